@@ -1,0 +1,35 @@
+"""First-party plugin: weight-initialisation schemes, chosen with `--init NAME`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import zoo
+
+
+@zoo.hookimpl
+def register_inits(register: Callable[..., None]) -> None:
+    """Register default, xavier-uniform, kaiming-normal and normal."""
+    register(
+        "default",
+        "zoo_inits.schemes:keep_default",
+        summary="PyTorch's own initialisation of each layer (leaves the model as built).",
+    )
+    register(
+        "xavier-uniform",
+        "zoo_inits.schemes:xavier_uniform",
+        defaults={"gain": 1.0},
+        summary="Xavier/Glorot uniform weights for conv and linear layers, zero biases.",
+    )
+    register(
+        "kaiming-normal",
+        "zoo_inits.schemes:kaiming_normal",
+        defaults={"mode": "fan_in", "nonlinearity": "relu"},
+        summary="Kaiming/He normal weights for conv and linear layers, zero biases.",
+    )
+    register(
+        "normal",
+        "zoo_inits.schemes:normal",
+        defaults={"mean": 0.0, "std": 0.02},
+        summary="Normal(mean, std) weights for conv and linear layers, zero biases.",
+    )

@@ -1,0 +1,186 @@
+"""The generic trainer: run folders, recipes, determinism, and stopping without losing work."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import zoo
+from zoo.errors import ConfigError, TrainingError
+
+TINY = {"n_samples": 60}
+
+
+def tiny_run(out, **options):
+    options.setdefault("epochs", 2)
+    options.setdefault("settings", TINY)
+    return zoo.train("dense-ae", out=out, verbose=False, **options)
+
+
+def test_run_folder_holds_weights_config_metrics_and_pictures(tmp_path):
+    run = tiny_run(tmp_path / "run")
+    names = {p.name for p in run.run_dir.iterdir()}
+    assert names == {"model.safetensors", "config.json", "metrics.jsonl", "loss.png", "codes.png"}
+    lines = [json.loads(line) for line in (run.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [1, 2]
+    assert {"loss", "val_loss", "seconds"} <= set(lines[0])
+    assert {"code_linear_accuracy", "code_linear_accuracy_untrained"} <= set(lines[-1])
+    assert run.history == lines
+    config = json.loads((run.run_dir / "config.json").read_text())
+    assert config["model"] == "dense-ae" and config["dataset"]["options"]["n_samples"] == 60
+    assert config["epochs"] == 2 and config["batch_size"] == 100  # the model's recipe
+    assert config["samples"] == {"train": 48, "held_out": 12}
+    assert run.metrics["val_loss"] == lines[-1]["val_loss"]
+    assert {p.name for p in run.pictures} == {"loss.png", "codes.png"}
+    loaded = zoo.load(run.checkpoint)
+    assert loaded.zoo_spec.metrics["epoch"] == 2
+    assert loaded.zoo_spec.dataset == "blobs" and loaded.zoo_spec.task == "reconstruction"
+
+
+def test_default_run_folder_is_under_runs(in_tmp):
+    run = zoo.train("dense-ae", epochs=1, settings=TINY, verbose=False)
+    assert run.run_dir.parent.resolve() == (in_tmp / "runs" / "dense-ae").resolve()
+    second = zoo.train("dense-ae", epochs=1, settings=TINY, verbose=False)
+    assert second.run_dir != run.run_dir
+
+
+def test_chapter_recipe_is_the_default():
+    from zoo.trainer import plan_run
+
+    plan = plan_run("dense-ae")
+    assert (plan["epochs"], plan["batch_size"], plan["lr"]) == (5, 100, 1e-3)
+    assert plan["loss"]["name"] == "mse" and plan["task"]["name"] == "reconstruction"
+    assert plan["dataset"]["options"]["n_samples"] == 500
+    assert plan["dataset"]["options"]["random_state"] == 123
+
+
+def test_same_seed_gives_bitwise_identical_weights(tmp_path):
+    first = tiny_run(tmp_path / "a", seed=3).model.state_dict()
+    second = tiny_run(tmp_path / "b", seed=3).model.state_dict()
+    other = tiny_run(tmp_path / "c", seed=4).model.state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+    a = (tmp_path / "a" / "model.safetensors").read_bytes()
+    b = (tmp_path / "b" / "model.safetensors").read_bytes()
+    assert a == b
+
+
+def test_dataset_implies_model_config_unless_set(tmp_path):
+    run = tiny_run(tmp_path / "r", settings={**TINY, "noise_features": 3})
+    assert run.model.zoo_spec.config["in_features"] == 5
+    implied = r"in_features=4 .* dataset 'blobs' implies in_features=3"
+    with pytest.raises(ConfigError, match=implied):
+        tiny_run(tmp_path / "s", settings={**TINY, "in_features": 4})
+
+
+def test_settings_reach_model_dataset_init_and_loss(tmp_path):
+    run = tiny_run(
+        tmp_path / "r",
+        init="normal",
+        loss="huber",
+        settings={**TINY, "hidden": 3, "init.std": 0.5, "delta": 0.25},
+    )
+    config = run.config
+    assert run.model.zoo_spec.config["hidden"] == 3
+    assert config["init"] == {"name": "normal", "options": {"mean": 0.0, "std": 0.5}}
+    assert config["loss"] == {"name": "huber", "options": {"delta": 0.25}}
+    assert zoo.load(run.checkpoint).zoo_spec.init == "normal"
+
+
+def test_no_held_out_split(tmp_path):
+    run = tiny_run(tmp_path / "r", val_fraction=0.0)
+    assert "val_loss" not in run.metrics and "code_linear_accuracy" not in run.metrics
+    assert run.config["samples"] == {"train": 60, "held_out": 0}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": 0}, "epochs must be an integer >= 1"),
+        ({"batch_size": 2.5}, "batch size must be an integer"),
+        ({"lr": -1.0}, "learning rate must be a number > 0"),
+        ({"val_fraction": 1.0}, "held-out fraction must be below 1"),
+        ({"dataset": "blob"}, "did you mean blobs"),
+        ({"task": "reconstruct"}, "did you mean reconstruction"),
+        ({"init": "xavier"}, "unknown init 'xavier'"),
+        ({"loss": "mae"}, "unknown loss 'mae'"),
+        ({"settings": {"hiden": 3}}, "unknown setting 'hiden'"),
+        ({"settings": {"hidden": "two"}}, "expected an integer"),
+        ({"settings": {"hidden": 0}}, "rejected its options"),
+        ({"config": {"hidden": 2, "width": 3}}, "no option 'width'"),
+        ({"device": "tpu"}, "unknown device 'tpu'"),
+    ],
+)
+def test_user_mistakes_are_zoo_errors(tmp_path, options, message):
+    with pytest.raises(zoo.ZooError, match=message):
+        tiny_run(tmp_path / "r", **options)
+
+
+def test_out_folder_holding_a_run_is_not_overwritten(tmp_path):
+    run = tiny_run(tmp_path / "r")
+    before = run.checkpoint.read_bytes()
+    with pytest.raises(ConfigError, match="already holds a run"):
+        tiny_run(tmp_path / "r")
+    assert run.checkpoint.read_bytes() == before
+
+
+FAULTY_TASKS = """
+import math
+import torch
+import zoo
+
+
+class Faulty(zoo.Task):
+    '''Reconstruction that goes wrong at a chosen step.'''
+
+    def __init__(self, fail_at=3, how="nan"):
+        super().__init__()
+        self.fail_at, self.how = fail_at, how
+
+    def training_step(self, model, batch, step):
+        x = batch["x"]
+        loss = self.loss(model(x), x)
+        step.optimize(loss)
+        if step.index + 1 >= self.fail_at:
+            if self.how == "interrupt":
+                raise KeyboardInterrupt
+            return {"loss": loss * float("nan")}
+        return {"loss": loss}
+
+
+@zoo.hookimpl
+def register_tasks(register):
+    register("faulty", Faulty, defaults={"fail_at": 3, "how": "nan"}, summary="Fails on purpose.")
+"""
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, make_plugin):
+    make_plugin("zoo-test-faulty", "zoo_faulty_tasks", FAULTY_TASKS)
+    out = tmp_path / "r"
+    # 48 training samples, batch 16: 3 steps per epoch; step 5 is in epoch 2.
+    with pytest.raises(
+        TrainingError, match=r"non-finite \(nan\) at step 5 \(epoch 2\).*epoch 1\) is kept"
+    ):
+        tiny_run(out, task="faulty", batch_size=16, epochs=3, settings={**TINY, "fail_at": 5})
+    kept = zoo.load(out / "model.safetensors")
+    assert kept.zoo_spec.metrics["epoch"] == 1
+    assert all(torch.isfinite(p).all() for p in kept.parameters())
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 1
+    assert (out / "loss.png").exists()
+
+
+def test_interrupt_saves_the_weights_so_far(tmp_path, make_plugin):
+    make_plugin("zoo-test-faulty", "zoo_faulty_tasks2", FAULTY_TASKS)
+    out = tmp_path / "r"
+    with pytest.raises(KeyboardInterrupt):
+        tiny_run(
+            out,
+            task="faulty",
+            batch_size=16,
+            epochs=3,
+            settings={**TINY, "fail_at": 5, "how": "interrupt"},
+        )
+    kept = zoo.load(out / "model.safetensors")
+    assert kept.zoo_spec.metrics["interrupted_in_epoch"] == 2

@@ -1,0 +1,185 @@
+"""Build any registered thing by name: models, datasets, tasks, losses, init schemes.
+
+Each builder looks the name up in the registry, checks the options against the
+entry's `defaults` (the one declaration of valid keys and types) and calls the
+plugin's factory. A model remembers how it was built in `model.zoo_spec`, which
+is what `zoo.save` writes into the checkpoint.
+
+Example:
+    >>> import zoo
+    >>> model = zoo.create_model("dense-ae", hidden=3)
+    >>> model.zoo_spec.config
+    {'in_features': 3, 'hidden': 3, 'output_activation': 'sigmoid'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from zoo.config import resolve_config
+from zoo.errors import ConfigError, PluginError, ZooError
+from zoo.registry import Entry, get_entry
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from zoo.data import Data
+    from zoo.task import Task
+
+__all__ = [
+    "ModelSpec",
+    "apply_init",
+    "create_dataset",
+    "create_loss",
+    "create_model",
+    "create_task",
+    "default_example",
+]
+
+
+@dataclass
+class ModelSpec:
+    """How a model was built: enough to rebuild it by name from a checkpoint."""
+
+    name: str
+    distribution: str
+    version: str
+    config: dict[str, Any]
+    task: str | None = None
+    dataset: str | None = None
+    init: str | None = None
+    init_options: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _call(entry: Entry, options: Mapping[str, Any]) -> Any:
+    """Call an entry's factory; a ValueError or TypeError from it is a config problem."""
+    factory = entry.load()
+    try:
+        return factory(**options)
+    except ZooError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"{entry.kind} '{entry.name}' from {entry.origin} rejected its options "
+            f"{dict(options)}: {exc}"
+        ) from exc
+
+
+def create_model(
+    name: str,
+    *,
+    init: str | None = None,
+    init_options: Mapping[str, Any] | None = None,
+    **config: Any,
+) -> nn.Module:
+    """Build a registered model from its defaults updated by `config`.
+
+    The model's own init scheme (or `init`) is applied; `model.zoo_spec` records
+    the name, the resolved config and the init, so `zoo.save` needs nothing else.
+    """
+    from torch import nn
+
+    entry = get_entry("model", name)
+    resolved = resolve_config(entry.defaults, config, where=f"model '{entry.name}'")
+    model = _call(entry, resolved)
+    if not isinstance(model, nn.Module):
+        raise PluginError(
+            f"model '{entry.name}' from {entry.origin}: factory returned "
+            f"{type(model).__name__}, not a torch.nn.Module"
+        )
+    init_name = init or entry.init or "default"
+    used_options = apply_init(model, init_name, **dict(init_options or {}))
+    model.zoo_spec = ModelSpec(  # type: ignore[assignment]
+        name=entry.name,
+        distribution=entry.distribution,
+        version=entry.version,
+        config=resolved,
+        task=entry.task,
+        dataset=entry.dataset,
+        init=init_name,
+        init_options=used_options,
+    )
+    return model
+
+
+def apply_init(model: nn.Module, name: str, **options: Any) -> dict[str, Any]:
+    """Apply a registered init scheme to every submodule; return the options used."""
+    entry = get_entry("init", name)
+    resolved = resolve_config(entry.defaults, options, where=f"init '{entry.name}'")
+    scheme = entry.load()
+    try:
+        model.apply(lambda module: scheme(module, **resolved))
+    except ZooError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"init '{entry.name}' from {entry.origin} failed: {exc}") from exc
+    return resolved
+
+
+def create_dataset(name: str, **options: Any) -> Data:
+    """Build a registered dataset; it returns `zoo.Data`."""
+    from zoo.data import Data
+
+    entry = get_entry("dataset", name)
+    resolved = resolve_config(entry.defaults, options, where=f"dataset '{entry.name}'")
+    data = _call(entry, resolved)
+    if not isinstance(data, Data):
+        raise PluginError(
+            f"dataset '{entry.name}' from {entry.origin}: factory returned "
+            f"{type(data).__name__}, not zoo.Data"
+        )
+    return data
+
+
+def create_task(name: str, **options: Any) -> Task:
+    """Build a registered task (a training recipe) with its options checked."""
+    from zoo.task import Task
+
+    entry = get_entry("task", name)
+    resolved = resolve_config(entry.defaults, options, where=f"task '{entry.name}'")
+    task = _call(entry, resolved)
+    if not isinstance(task, Task):
+        raise PluginError(
+            f"task '{entry.name}' from {entry.origin}: factory returned "
+            f"{type(task).__name__}, not a zoo.Task"
+        )
+    task.name = entry.name
+    task.options = resolved
+    return task
+
+
+def create_loss(name: str, **options: Any) -> nn.Module:
+    """Build a registered loss module, e.g. create_loss('huber', delta=0.5)."""
+    entry = get_entry("loss", name)
+    resolved = resolve_config(entry.defaults, options, where=f"loss '{entry.name}'")
+    return _call(entry, resolved)
+
+
+def default_example(entry: Entry, count: int = 2) -> tuple[dict[str, Any], Any, str]:
+    """A few samples of a model's default dataset and the config they imply.
+
+    Returns (implied config, example batch or None, a note saying what the
+    example is or why there is none). Used by `zoo info` and `zoo.testing`.
+    """
+    if not entry.dataset:
+        return {}, None, "no default dataset"
+    try:
+        dataset_entry = get_entry("dataset", entry.dataset)
+        recipe = dict(entry.training).get("dataset_options", {})
+        options = {k: v for k, v in recipe.items() if k in dataset_entry.defaults}
+        data = create_dataset(dataset_entry.name, **options)
+    except ZooError as exc:
+        return {}, None, f"dataset '{entry.dataset}' unavailable: {exc}"
+    implied = {k: v for k, v in data.implies.items() if k in entry.defaults}
+    example = data.example(count)
+    shapes = ", ".join(f"{k} {list(v.shape[1:])}" for k, v in example.items())
+    return (
+        implied,
+        example,
+        f"{len(next(iter(example.values())))} sample(s) of {dataset_entry.name} ({shapes})",
+    )

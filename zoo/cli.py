@@ -1,0 +1,381 @@
+"""The `zoo` command: a thin layer over the Python API.
+
+Every user mistake ends as one line, `zoo: error: …`, and exit code 2. Commands
+that only list or inspect never import torch.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+import zoo
+from zoo.errors import ZooError, ZooPluginWarning
+from zoo.registry import KINDS, Entry, get_registry
+
+PLURALS = {
+    "models": "model",
+    "datasets": "dataset",
+    "tasks": "task",
+    "inits": "init",
+    "losses": "loss",
+}
+
+
+class ZooGroup(click.Group):
+    """A click group whose errors are one line on stderr and exit code 2."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        _route_plugin_warnings()
+        try:
+            return super().main(args, "zoo", complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            _fail(f"{exc.format_message()}{hint}")
+        except click.ClickException as exc:
+            _fail(exc.format_message())
+        except ZooError as exc:
+            _fail(str(exc))
+        except (KeyboardInterrupt, click.Abort):
+            click.echo("zoo: interrupted", err=True)
+            sys.exit(130)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"zoo: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _route_plugin_warnings() -> None:
+    """Print plugin warnings as one `zoo: warning:` line instead of Python's two-line format."""
+    original = warnings.showwarning
+    if getattr(original, "zoo_routed", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ZooPluginWarning):
+            click.echo(f"zoo: warning: {message}", err=True)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    show.zoo_routed = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
+def _table(rows: list[list[str]], headers: list[str], *, squeeze: int | None = None) -> str:
+    """A plain aligned table; column `squeeze` is shortened to fit the terminal."""
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
+    if squeeze is not None:
+        room = shutil.get_terminal_size((120, 24)).columns - sum(
+            w + 2 for i, w in enumerate(widths) if i != squeeze
+        )
+        widths[squeeze] = max(20, min(widths[squeeze], room))
+    lines = []
+    for row in [headers, *rows]:
+        cells = []
+        for i, cell in enumerate(row):
+            text = str(cell)
+            if len(text) > widths[i]:
+                text = text[: widths[i] - 1] + "…"
+            cells.append(text.ljust(widths[i]))
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _kind(value: str) -> str | None:
+    lowered = value.lower()
+    if lowered in KINDS:
+        return lowered
+    return PLURALS.get(lowered)
+
+
+@click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(zoo.__version__, prog_name="zoo")
+def cli() -> None:
+    """zoo: list, train, save and load PyTorch models by name.
+
+    \b
+    zoo list                     what is installed
+    zoo info dense-ae            options, layers and parameters of a model
+    zoo train dense-ae           train on the built-in data, write a run folder
+    zoo inspect FILE             what a weights file holds (header only)
+    """
+
+
+@cli.command("list")
+@click.argument("kind_or_pattern", required=False, metavar="[KIND]")
+@click.argument("pattern", required=False)
+@click.option("--tag", "tags", multiple=True, help="Only entries with this tag (repeatable).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (stable keys) instead of a table."
+)
+def list_command(
+    kind_or_pattern: str | None, pattern: str | None, tags: tuple[str, ...], as_json: bool
+) -> None:
+    """List what the plugins registered: models, datasets, tasks, inits, losses.
+
+    KIND is one of models, datasets, tasks, inits, losses; PATTERN is a glob
+    such as 'dense*'. `zoo list 'dense*'` searches every kind.
+    """
+    kind = None
+    if kind_or_pattern is not None:
+        kind = _kind(kind_or_pattern)
+        if kind is None:
+            if pattern is not None:
+                raise click.UsageError(
+                    f"unknown kind '{kind_or_pattern}'; kinds are {', '.join(PLURALS)}"
+                )
+            pattern = kind_or_pattern
+    registry = get_registry()
+    entries = registry.entries(kind, pattern, tags)
+    if as_json:
+        click.echo(json.dumps([entry.as_dict() for entry in entries], indent=2))
+        return
+    if not entries:
+        what = f"{kind}s" if kind else "entries"
+        click.echo(f"no {what} match" + (f" '{pattern}'" if pattern else ""))
+        return
+    clashes = {(e.kind, e.name) for e in entries if len(registry.entries(e.kind, e.name)) > 1}
+    rows = [
+        [
+            e.qualified_name if (e.kind, e.name) in clashes else e.name,
+            e.kind,
+            e.summary,
+            f"{e.distribution} {e.version}",
+        ]
+        for e in entries
+    ]
+    click.echo(_table(rows, ["NAME", "KIND", "SUMMARY", "PLUGIN"], squeeze=2))
+
+
+def _find_entry(name: str, kind: str | None) -> Entry:
+    if kind is not None:
+        return zoo.get_entry(kind, name)
+    registry = get_registry()
+    bare = name.rpartition(":")[2]
+    found = [k for k in KINDS if bare in registry.names(k)]
+    if len(found) > 1:
+        raise zoo.ConfigError(
+            f"'{name}' names a {' and a '.join(found)}; add --kind {found[0]} (or another)"
+        )
+    return registry.get(found[0] if found else "model", name)
+
+
+@cli.command("info")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(KINDS), help="Which kind NAME is, if several share it.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def info_command(name: str, kind: str | None, as_json: bool) -> None:
+    """Describe one entry: summary, docs, options; for a model, layers and parameters."""
+    entry = _find_entry(name, kind)
+    described: dict[str, Any] = entry.as_dict()
+    described["doc"] = entry.doc
+    if entry.kind == "model":
+        from zoo.summary import describe_model
+
+        described.update(describe_model(entry))
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    click.echo(_render_info(described))
+
+
+def _render_info(info: dict[str, Any]) -> str:
+    lines = [
+        f"{info['name']}  ({info['kind']} from {info['distribution']} {info['version']}, "
+        f"plugin '{info['plugin']}')",
+        f"  {info['summary']}",
+    ]
+    if info["tags"]:
+        lines.append(f"  tags: {', '.join(info['tags'])}")
+    if info["kind"] == "model":
+        lines.append(
+            f"  task: {info['task'] or '-'}   dataset: {info['dataset'] or '-'}   "
+            f"init: {info['init'] or 'default'}"
+        )
+        if info["training"]:
+            recipe = ", ".join(f"{k} {v}" for k, v in info["training"].items())
+            lines.append(f"  training recipe: {recipe}")
+    lines.append("")
+    if info["defaults"]:
+        lines.append("Options (defaults; change with --set key=value):")
+        rows = [
+            [key, type(value).__name__ if value is not None else "any", json.dumps(value)]
+            for key, value in info["defaults"].items()
+        ]
+        lines.append(_indent(_table(rows, ["KEY", "TYPE", "DEFAULT"])))
+    else:
+        lines.append("Options: none")
+    if info.get("doc"):
+        lines += ["", "About:", _indent(info["doc"])]
+    if "layers" in info:
+        lines.append("")
+        if info["layers"]:
+            lines.append(f"Layers for {info['example']}:")
+            rows = [
+                [r["layer"], r["type"], r["output"], f"{r['parameters']:,}"] for r in info["layers"]
+            ]
+            lines.append(_indent(_table(rows, ["LAYER", "TYPE", "OUTPUT", "PARAMETERS"])))
+        else:
+            lines.append(f"Layers: not shown ({info['example']})")
+        lines.append(
+            f"Parameters: {info['parameters']:,} ({info['trainable_parameters']:,} trainable)"
+        )
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" if line else "" for line in text.splitlines())
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins_command(as_json: bool) -> None:
+    """Show each plugin: its distribution, version, what it registered, and any error."""
+    plugins = get_registry().plugins
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in plugins], indent=2))
+        return
+    rows = []
+    for plugin in plugins:
+        registered = ", ".join(
+            f"{count} {kind if count == 1 else PLURAL_OF[kind]}"
+            for kind, count in plugin.counts.items()
+        )
+        status = (
+            "disabled" if plugin.disabled else (f"error: {plugin.error}" if plugin.error else "ok")
+        )
+        rows.append([plugin.name, plugin.distribution, plugin.version, registered or "-", status])
+    click.echo(
+        _table(rows, ["PLUGIN", "DISTRIBUTION", "VERSION", "REGISTERED", "STATUS"], squeeze=4)
+    )
+
+
+PLURAL_OF = {singular: plural for plural, singular in PLURALS.items()}
+
+
+@cli.command("inspect")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def inspect_command(path: Path, as_json: bool) -> None:
+    """Show a weights file's metadata and tensor table, from its header alone.
+
+    Imports neither torch nor the plugin the file names.
+    """
+    from zoo.checkpoint import inspect_checkpoint
+
+    described = inspect_checkpoint(path)
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+        return
+    click.echo(f"{described['path']}  ({described['file_bytes']:,} bytes)")
+    if not described["is_zoo_checkpoint"]:
+        click.echo("  a safetensors file without zoo metadata (not written by zoo.save)")
+    for key, value in described["metadata"].items():
+        shown = json.dumps(value) if isinstance(value, (dict, list)) else value
+        click.echo(f"  {key}: {shown}")
+    click.echo("")
+    rows = [
+        [t["name"], t["dtype"], str(t["shape"]), f"{t['bytes']:,}"] for t in described["tensors"]
+    ]
+    click.echo(_table(rows, ["TENSOR", "DTYPE", "SHAPE", "BYTES"]))
+    click.echo(f"{len(rows)} tensors, {described['parameters']:,} values")
+
+
+@cli.command("train")
+@click.argument("name")
+@click.option("--dataset", help="Dataset name (default: the model's own).")
+@click.option("--task", help="Task name (default: the model's own).")
+@click.option("--init", help="Init scheme name (default: the model's own).")
+@click.option("--loss", help="Loss name (default: the task's own).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Passes over the training data.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Samples per step.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate.")
+@click.option(
+    "--val-fraction",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    help="Share of the data held out for evaluation (default 0.2; 0 for none).",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Run folder (default: runs/NAME/TIME)."
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Option of the model, dataset, task, init or loss (repeatable); "
+    "'dataset.KEY=VALUE' etc. picks one.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def train_command(
+    name: str,
+    dataset: str | None,
+    task: str | None,
+    init: str | None,
+    loss: str | None,
+    epochs: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    val_fraction: float | None,
+    seed: int,
+    device: str,
+    out: Path | None,
+    settings: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Train model NAME and write a run folder (weights, config, metrics, pictures).
+
+    \b
+    Examples:
+      zoo train dense-ae
+      zoo train dense-ae --epochs 50 --set hidden=2 --set n_samples=2000
+      zoo train dense-ae --init xavier-uniform --lr 0.01 --out runs/my-ae
+    """
+    from zoo.config import parse_settings
+    from zoo.trainer import train
+
+    run = train(
+        name,
+        dataset=dataset,
+        task=task,
+        init=init,
+        loss=loss,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        val_fraction=val_fraction,
+        seed=seed,
+        device=device,
+        out=out,
+        settings=parse_settings(settings),
+        verbose=not quiet,
+    )
+    if not quiet:
+        click.echo(f"run folder: {run.run_dir}")
+        for path in sorted(run.run_dir.iterdir()):
+            if not path.name.startswith("."):
+                click.echo(f"  {path.name}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="zoo")

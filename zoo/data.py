@@ -1,0 +1,231 @@
+"""What a dataset gives the trainer, and how it is cut into batches.
+
+A dataset factory returns `Data`: either named tensors held in memory (batched
+by index slicing: no per-sample collate) or a torch `Dataset` read from disk
+(batched by a DataLoader with workers). A batch is always a dict of named
+tensors, so a task can feed any number of inputs to a model by name.
+
+`implies` says what the data fixes about a model (feature count, channels,
+image size, number of classes); the trainer fills those config keys unless the
+user set them.
+
+Example:
+    >>> import torch, zoo
+    >>> data = zoo.Data({"x": torch.zeros(10, 3), "y": torch.arange(10)},
+    ...                 implies={"in_features": 3})
+    >>> data.sample_shapes
+    {'x': (3,), 'y': ()}
+    >>> [b["x"].shape[0] for b in data.batches(4)]
+    [4, 4, 2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from zoo.errors import DataError
+
+__all__ = ["Batch", "Data"]
+
+Batch = dict[str, torch.Tensor]
+
+
+class Data:
+    """Named tensors in memory, or a torch Dataset, plus what they imply about a model."""
+
+    def __init__(
+        self,
+        tensors: Mapping[str, torch.Tensor] | None = None,
+        *,
+        dataset: Dataset | None = None,
+        names: Sequence[str] | None = None,
+        implies: Mapping[str, Any] | None = None,
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
+        if (tensors is None) == (dataset is None):
+            raise DataError("Data needs either tensors or a dataset, not both")
+        self.implies: dict[str, Any] = dict(implies or {})
+        self.info: dict[str, Any] = dict(info or {})
+        self.tensors: dict[str, torch.Tensor] | None = None
+        self.dataset: Dataset | None = dataset
+        self.names = tuple(names) if names else None
+        if tensors is not None:
+            if not tensors:
+                raise DataError("Data needs at least one named tensor")
+            lengths = {name: len(t) for name, t in tensors.items()}
+            if len(set(lengths.values())) != 1:
+                raise DataError(f"named tensors differ in length: {lengths}")
+            self.tensors = dict(tensors)
+        elif dataset is not None and not hasattr(dataset, "__len__"):
+            raise DataError("a Dataset given to Data must have a length")
+
+    @property
+    def in_memory(self) -> bool:
+        """True when the data are tensors held in memory."""
+        return self.tensors is not None
+
+    def __len__(self) -> int:
+        if self.tensors is not None:
+            return len(next(iter(self.tensors.values())))
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}{list(v)}" for k, v in self.sample_shapes.items())
+        where = "in memory" if self.in_memory else "from a Dataset"
+        return f"Data({len(self)} samples {where}: {shapes})"
+
+    def _item(self, index: int) -> Batch:
+        if self.tensors is not None:
+            return {name: t[index] for name, t in self.tensors.items()}
+        item = self.dataset[index]  # type: ignore[index]
+        if isinstance(item, Mapping):
+            return {name: torch.as_tensor(value) for name, value in item.items()}
+        if isinstance(item, (tuple, list)):
+            names = self.names or ("x", "y")[: len(item)]
+            if len(names) != len(item):
+                raise DataError(
+                    f"dataset items have {len(item)} parts; give Data(names=...) for each"
+                )
+            return {name: torch.as_tensor(value) for name, value in zip(names, item, strict=True)}
+        return {(self.names or ("x",))[0]: torch.as_tensor(item)}
+
+    @property
+    def sample_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of one sample of each named tensor (no batch dimension)."""
+        if self.tensors is not None:
+            return {name: tuple(t.shape[1:]) for name, t in self.tensors.items()}
+        return {name: tuple(t.shape) for name, t in self._item(0).items()}
+
+    def example(self, count: int = 2) -> Batch:
+        """The first `count` samples as one batch (for shape checks and layer tables)."""
+        count = max(1, min(count, len(self)))
+        if self.tensors is not None:
+            return {name: t[:count] for name, t in self.tensors.items()}
+        items = [self._item(i) for i in range(count)]
+        return {name: torch.stack([item[name] for item in items]) for name in items[0]}
+
+    def subset(self, indices: torch.Tensor) -> Data:
+        """The samples at `indices` (a 1-D integer tensor), keeping implies and info."""
+        if self.tensors is not None:
+            tensors = {name: t[indices] for name, t in self.tensors.items()}
+            return Data(tensors, implies=self.implies, info=self.info)
+        return Data(
+            dataset=Subset(self.dataset, indices.tolist()),  # type: ignore[arg-type]
+            names=self.names,
+            implies=self.implies,
+            info=self.info,
+        )
+
+    def split(self, fraction: float, seed: int = 0) -> tuple[Data, Data | None]:
+        """Split into (train, held-out) with a seeded shuffle; fraction 0 means no held-out part."""
+        if not 0.0 <= fraction < 1.0:
+            raise DataError(f"held-out fraction must be in [0, 1), got {fraction}")
+        held_out = round(len(self) * fraction)
+        if held_out == 0:
+            return self, None
+        if held_out >= len(self):
+            raise DataError(f"held-out fraction {fraction} leaves no training samples")
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+        return self.subset(order[held_out:].sort().values), self.subset(
+            order[:held_out].sort().values
+        )
+
+    def to(self, device: torch.device | str) -> Data:
+        """Move in-memory tensors to `device` once (a Dataset stays where it is)."""
+        if self.tensors is None:
+            return self
+        tensors = {name: t.to(device) for name, t in self.tensors.items()}
+        return Data(tensors, implies=self.implies, info=self.info)
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        workers: int = 0,
+    ) -> Batches:
+        """Batches of named tensors: index slicing in memory, a DataLoader otherwise."""
+        if batch_size < 1:
+            raise DataError(f"batch size must be at least 1, got {batch_size}")
+        return Batches(self, batch_size, shuffle, generator, device, workers)
+
+
+class Batches:
+    """One pass over `Data` in batches; `len()` is the number of batches."""
+
+    def __init__(
+        self,
+        data: Data,
+        batch_size: int,
+        shuffle: bool,
+        generator: torch.Generator | None,
+        device: torch.device | str | None,
+        workers: int,
+    ) -> None:
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.device = torch.device(device) if device is not None else None
+        self.workers = workers
+        self._loader: DataLoader | None = None
+
+    def __len__(self) -> int:
+        return -(-len(self.data) // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        if self.data.tensors is not None:
+            return self._sliced(self.data.tensors)
+        return self._loaded()
+
+    def _sliced(self, tensors: dict[str, torch.Tensor]) -> Iterator[Batch]:
+        count = len(self.data)
+        size = self.batch_size
+        if not self.shuffle:
+            for start in range(0, count, size):
+                yield {name: t[start : start + size] for name, t in tensors.items()}
+            return
+        order = torch.randperm(count, generator=self.generator)
+        first = next(iter(tensors.values()))
+        if order.device != first.device:
+            order = order.to(first.device)
+        for start in range(0, count, size):
+            index = order[start : start + size]
+            yield {name: t.index_select(0, index) for name, t in tensors.items()}
+
+    def _loaded(self) -> Iterator[Batch]:
+        if self._loader is None:
+            pin = self.device is not None and self.device.type == "cuda"
+            self._loader = DataLoader(
+                _Named(self.data),
+                batch_size=self.batch_size,
+                shuffle=self.shuffle,
+                generator=self.generator,
+                num_workers=self.workers,
+                pin_memory=pin,
+                persistent_workers=self.workers > 0,
+            )
+        non_blocking = self.device is not None and self.device.type == "cuda"
+        for batch in self._loader:
+            if self.device is not None:
+                batch = {k: v.to(self.device, non_blocking=non_blocking) for k, v in batch.items()}
+            yield batch
+
+
+class _Named(Dataset):
+    """Presents any Data's items as dicts of tensors for the DataLoader's collate."""
+
+    def __init__(self, data: Data) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> Batch:
+        return self.data._item(index)

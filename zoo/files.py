@@ -1,0 +1,77 @@
+"""Durable file writes: a reader sees the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from zoo.errors import ZooError
+
+__all__ = ["atomic_write", "atomic_write_text"]
+
+
+def atomic_write(
+    path: str | os.PathLike[str],
+    write: Callable[[str], None],
+    *,
+    error: type[ZooError] = ZooError,
+) -> Path:
+    """Write through `write(temp_path)` into a temp file beside `path`, fsync, then rename.
+
+    On any failure the temp file is removed and `path` keeps its previous content.
+    Example:
+        >>> atomic_write_text("/tmp/zoo-example.txt", "hello")  # doctest: +ELLIPSIS
+        PosixPath('/tmp/zoo-example.txt')
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(handle)
+    except OSError as exc:
+        raise error(f"cannot write {target}: {exc.strerror or exc}") from exc
+    try:
+        write(temp)
+        with open(temp, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(temp, target)
+        _fsync_directory(target.parent)
+    except OSError as exc:
+        _remove(temp)
+        raise error(
+            f"cannot write {target}: {exc.strerror or exc}; any previous {target.name} is intact"
+        ) from exc
+    except BaseException:
+        _remove(temp)
+        raise
+    return target
+
+
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, error: type[ZooError] = ZooError
+) -> Path:
+    """Atomically replace a text file (UTF-8)."""
+
+    def write(temp: str) -> None:
+        with open(temp, "w", encoding="utf-8") as out:
+            out.write(text)
+
+    return atomic_write(path, write, error=error)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; not every platform lets a directory be opened.
+    with contextlib.suppress(OSError):
+        handle = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+def _remove(temp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(temp)

@@ -1,0 +1,51 @@
+"""The core's own loss entries: standard torch losses, registered lazily by name.
+
+Plugins add more through the `register_losses` hook; a task picks one by name
+(`zoo train … --loss l1`) and builds it with `zoo.create_loss`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from zoo.hookspecs import hookimpl
+
+
+@hookimpl
+def register_losses(register: Callable[..., None]) -> None:
+    """Register mse, l1, huber, smooth-l1, bce, bce-with-logits and cross-entropy."""
+    register("mse", "torch.nn:MSELoss", summary="Mean squared error.", tags=("regression",))
+    register("l1", "torch.nn:L1Loss", summary="Mean absolute error.", tags=("regression",))
+    register(
+        "huber",
+        "torch.nn:HuberLoss",
+        defaults={"delta": 1.0},
+        summary="Huber loss: squared near zero, linear beyond delta.",
+        tags=("regression",),
+    )
+    register(
+        "smooth-l1",
+        "torch.nn:SmoothL1Loss",
+        defaults={"beta": 1.0},
+        summary="Smooth L1 loss: L1 with a quadratic zone of width beta.",
+        tags=("regression",),
+    )
+    register(
+        "bce",
+        "torch.nn:BCELoss",
+        summary="Binary cross-entropy on probabilities in [0, 1].",
+        tags=("classification",),
+    )
+    register(
+        "bce-with-logits",
+        "torch.nn:BCEWithLogitsLoss",
+        summary="Binary cross-entropy on logits (numerically stable; prefer it to bce).",
+        tags=("classification",),
+    )
+    register(
+        "cross-entropy",
+        "torch.nn:CrossEntropyLoss",
+        defaults={"label_smoothing": 0.0},
+        summary="Multi-class cross-entropy on logits.",
+        tags=("classification",),
+    )

@@ -1,0 +1,138 @@
+"""The task: a training recipe that turns a batch into losses and optimizer steps.
+
+The trainer owns the loop, the device, the data order, metrics, checkpoints
+and pictures of the loss; a task owns what one step means for its kind of
+model. A task knows no device or loop details; the trainer knows no model
+family.
+
+Example (a complete task, registered by a plugin):
+    import zoo
+
+    class Reconstruction(zoo.Task):
+        '''Reproduce the input.'''
+        default_loss = "mse"
+
+        def training_step(self, model, batch, step):
+            loss = self.loss(model(batch["x"]), batch["x"])
+            step.optimize(loss)
+            return {"loss": loss}
+
+        def eval_step(self, model, batch):
+            return {"loss": self.loss(model(batch["x"]), batch["x"])}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo.data import Batch, Data
+
+__all__ = ["RunContext", "Step", "Task"]
+
+
+class Step:
+    """Given to `Task.training_step`: runs the optimizer updates the task asks for."""
+
+    def __init__(self, optimizers: Mapping[str, torch.optim.Optimizer]) -> None:
+        self.optimizers = dict(optimizers)
+        self.index = 0
+        self.epoch = 0
+
+    def optimize(
+        self, loss: torch.Tensor, optimizer: str = "main", *, retain_graph: bool = False
+    ) -> None:
+        """Clear gradients, back-propagate `loss` and step the named optimizer."""
+        chosen = self.optimizers[optimizer]
+        chosen.zero_grad(set_to_none=True)
+        loss.backward(retain_graph=retain_graph)
+        chosen.step()
+
+
+@dataclass
+class RunContext:
+    """What a task may look at when it draws pictures or adds final metrics."""
+
+    run_dir: Path
+    device: torch.device
+    train: Data
+    held_out: Data | None
+    epoch: int
+    epochs: int
+    batch_size: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    pictures: list[Path] = field(default_factory=list)
+
+    def path(self, name: str) -> Path:
+        """A file in the run folder, recorded as one of the run's pictures."""
+        target = self.run_dir / name
+        if target not in self.pictures:
+            self.pictures.append(target)
+        return target
+
+
+class Task:
+    """Base class of training recipes; subclass it and register it with `register_tasks`.
+
+    Override `training_step` (required), and optionally `eval_step` (held-out
+    metrics), `configure_optimizers` (more than one optimizer, other settings),
+    `start` (look at the untrained model), `epoch_end` (a picture per epoch)
+    and `finish` (final pictures and metrics).
+    """
+
+    #: Loss used when the user does not pass --loss (a registered loss name).
+    default_loss: str | None = "mse"
+    #: Batch keys fed to the model, in order, by `forward`.
+    inputs: tuple[str, ...] = ("x",)
+
+    def __init__(self, **options: Any) -> None:
+        self.options: dict[str, Any] = dict(options)
+        self.name = type(self).__name__
+        self.loss: nn.Module | None = None
+
+    def setup(self, model: nn.Module, data: Data, loss: nn.Module | None) -> None:
+        """Called once before training; keeps the loss module as `self.loss`."""
+        self.loss = loss
+
+    def forward(self, model: nn.Module, batch: Batch) -> Any:
+        """Run the model on a batch, feeding it the tensors named in `inputs`."""
+        return model(*(batch[name] for name in self.inputs))
+
+    def configure_optimizers(self, model: nn.Module, lr: float) -> dict[str, torch.optim.Optimizer]:
+        """The optimizers by name; `Step.optimize(loss, name)` steps one of them."""
+        return {"main": torch.optim.Adam(model.parameters(), lr=lr)}
+
+    def training_step(self, model: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        """Do one optimisation step on `batch`; return scalar metrics (tensors)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement training_step")
+
+    def eval_step(self, model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
+        """Scalar metrics of one held-out batch (no gradients); none by default."""
+        return {}
+
+    def evaluate(self, model: nn.Module, batches: Iterable[Batch]) -> dict[str, float]:
+        """Held-out metrics: `eval_step` averaged over batches, weighted by their size."""
+        totals: dict[str, torch.Tensor] = {}
+        count = 0
+        for batch in batches:
+            size = len(next(iter(batch.values())))
+            for key, value in self.eval_step(model, batch).items():
+                weighted = value.detach().double() * size
+                totals[key] = totals[key] + weighted if key in totals else weighted
+            count += size
+        return {key: (total / max(count, 1)).item() for key, total in totals.items()}
+
+    def start(self, model: nn.Module, run: RunContext) -> None:
+        """Called once before the first epoch (model in eval mode, no gradients)."""
+
+    def epoch_end(self, model: nn.Module, run: RunContext) -> None:
+        """Called after every epoch (model in eval mode, no gradients): e.g. save a frame."""
+
+    def finish(self, model: nn.Module, run: RunContext) -> dict[str, float]:
+        """Called once after the last epoch: draw pictures, return extra final metrics."""
+        return {}

@@ -1,0 +1,488 @@
+"""Train any registered model on any registered dataset with any registered task.
+
+`train()` first resolves the whole run — names, options, the model config the
+dataset implies — into a plain dict (`plan_run`, written to config.json), then
+runs it. The loop knows no model family: each step is the task's. It keeps the
+hot path free of host syncs (metrics stay on the device until the end of an
+epoch), checkpoints atomically after every epoch, stops cleanly on a
+non-finite loss or Ctrl-C without losing the last good weights, and writes
+`metrics.jsonl` and `loss.png`.
+
+Example:
+    >>> import zoo
+    >>> run = zoo.train("dense-ae", epochs=2, out="/tmp/zoo-doc-run", verbose=False)
+    >>> sorted(p.name for p in run.run_dir.iterdir())[:3]
+    ['codes.png', 'config.json', 'loss.png']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo._version import __version__
+from zoo.build import create_dataset, create_loss, create_model, create_task
+from zoo.checkpoint import save
+from zoo.config import resolve_config, route_settings
+from zoo.data import Data
+from zoo.device import resolve_device
+from zoo.errors import ConfigError, TrainingError, ZooError
+from zoo.files import atomic_write_text
+from zoo.plots import plot_history
+from zoo.registry import get_entry
+from zoo.task import RunContext, Step, Task
+
+__all__ = ["TRAINER_DEFAULTS", "Run", "plan_run", "train"]
+
+#: Used when neither the caller nor the model's own recipe says otherwise.
+TRAINER_DEFAULTS: dict[str, Any] = {
+    "epochs": 10,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "val_fraction": 0.2,
+    "shuffle": True,
+}
+CHECKPOINT = "model.safetensors"
+
+
+@dataclass
+class Run:
+    """A finished training run: where it lives, the trained model and its figures."""
+
+    run_dir: Path
+    model: nn.Module
+    config: dict[str, Any]
+    history: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    pictures: list[Path] = field(default_factory=list)
+
+    @property
+    def checkpoint(self) -> Path:
+        """The run's weights file, loadable with `zoo.load`."""
+        return self.run_dir / CHECKPOINT
+
+
+def _number(value: Any, name: str, kind: type, minimum: float, *, above: bool = False) -> Any:
+    try:
+        converted = kind(value)
+    except (TypeError, ValueError):
+        converted = None
+    if (
+        converted is None
+        or isinstance(value, bool)
+        or (kind is int and float(value) != converted)
+        or (kind is float and not math.isfinite(converted))
+        or (converted <= minimum if above else converted < minimum)
+    ):
+        bound = f"> {minimum}" if above else f">= {minimum}"
+        what = "an integer" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what} {bound}, got {value!r}")
+    return converted
+
+
+def plan_run(
+    name: str,
+    *,
+    dataset: str | None = None,
+    task: str | None = None,
+    init: str | None = None,
+    loss: str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    val_fraction: float | None = None,
+    shuffle: bool | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    config: Mapping[str, Any] | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
+    task_options: Mapping[str, Any] | None = None,
+    init_options: Mapping[str, Any] | None = None,
+    loss_options: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Resolve every name and option of a run, checking them all before any work.
+
+    `settings` are `--set`-style keys routed to whichever of model, dataset,
+    task, init and loss declares them (`scope.key` picks one). Returns the
+    plan that `train` runs and writes to config.json.
+    """
+    model_entry = get_entry("model", name)
+    recipe = dict(model_entry.training)
+    dataset_name = dataset or model_entry.dataset
+    task_name = task or model_entry.task
+    if not dataset_name:
+        raise ConfigError(f"model '{model_entry.name}' has no default dataset; pass --dataset NAME")
+    if not task_name:
+        raise ConfigError(f"model '{model_entry.name}' has no default task; pass --task NAME")
+    dataset_entry = get_entry("dataset", dataset_name)
+    task_entry = get_entry("task", task_name)
+    init_entry = get_entry("init", init or model_entry.init or "default")
+    loss_name = loss or recipe.get("loss") or getattr(task_entry.load(), "default_loss", None)
+    loss_entry = get_entry("loss", loss_name) if loss_name else None
+
+    scopes = {
+        "model": (f"model '{model_entry.name}'", model_entry.defaults),
+        "dataset": (f"dataset '{dataset_entry.name}'", dataset_entry.defaults),
+        "task": (f"task '{task_entry.name}'", task_entry.defaults),
+        "init": (f"init '{init_entry.name}'", init_entry.defaults),
+    }
+    if loss_entry is not None:
+        scopes["loss"] = (f"loss '{loss_entry.name}'", loss_entry.defaults)
+    routed = route_settings(settings or {}, scopes)
+
+    def options(scope: str, recipe_key: str | None, given: Mapping[str, Any] | None) -> dict:
+        where, defaults = scopes[scope]
+        base = {k: v for k, v in recipe.get(recipe_key, {}).items() if k in defaults}
+        return resolve_config(defaults, {**base, **(given or {}), **routed[scope]}, where=where)
+
+    model_overrides = {**(config or {}), **routed["model"]}
+    resolve_config(model_entry.defaults, model_overrides, where=f"model '{model_entry.name}'")
+    for key in ("epochs", "batch_size", "lr", "val_fraction", "shuffle"):
+        recipe.setdefault(key, TRAINER_DEFAULTS[key])
+    plan = {
+        "model": model_entry.name,
+        "distribution": model_entry.distribution,
+        "distribution_version": model_entry.version,
+        "config_overrides": model_overrides,
+        "dataset": {
+            "name": dataset_entry.name,
+            "options": options("dataset", "dataset_options", dataset_options),
+        },
+        "task": {"name": task_entry.name, "options": options("task", "task_options", task_options)},
+        "init": {"name": init_entry.name, "options": options("init", "init_options", init_options)},
+        "loss": None
+        if loss_entry is None
+        else {"name": loss_entry.name, "options": options("loss", None, loss_options)},
+        "epochs": _number(recipe["epochs"] if epochs is None else epochs, "epochs", int, 1),
+        "batch_size": _number(
+            recipe["batch_size"] if batch_size is None else batch_size, "batch size", int, 1
+        ),
+        "lr": _number(recipe["lr"] if lr is None else lr, "learning rate", float, 0.0, above=True),
+        "val_fraction": _number(
+            recipe["val_fraction"] if val_fraction is None else val_fraction,
+            "held-out fraction",
+            float,
+            0.0,
+        ),
+        "shuffle": bool(recipe["shuffle"] if shuffle is None else shuffle),
+        "seed": _number(seed, "seed", int, 0),
+        "device": str(device),
+        "zoo_version": __version__,
+        "torch_version": torch.__version__,
+    }
+    if plan["val_fraction"] >= 1.0:
+        raise ConfigError(f"held-out fraction must be below 1, got {plan['val_fraction']}")
+    return plan
+
+
+def _new_run_dir(model: str, out: str | os.PathLike[str] | None, runs_dir: str | Path) -> Path:
+    if out is not None:
+        run_dir = Path(out)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise ConfigError(f"--out {run_dir} exists and is not a folder")
+        if (run_dir / CHECKPOINT).exists() or (run_dir / "config.json").exists():
+            raise ConfigError(
+                f"--out {run_dir} already holds a run; choose another folder or remove it first"
+            )
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = Path(runs_dir) / model.replace("/", "_")
+        run_dir = base / stamp
+        counter = 2
+        while run_dir.exists():
+            run_dir = base / f"{stamp}-{counter}"
+            counter += 1
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ZooError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
+    return run_dir
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy
+
+    random.seed(seed)
+    numpy.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _format(record: Mapping[str, Any]) -> str:
+    shown = [
+        f"{k} {v:.4g}"
+        for k, v in record.items()
+        if k not in {"epoch", "seconds"} and isinstance(v, float)
+    ]
+    return "  ".join(shown)
+
+
+class _Loop:
+    """The state of one run while it trains (kept out of `train` to keep that readable)."""
+
+    def __init__(self, plan: dict[str, Any], run_dir: Path, verbose: bool) -> None:
+        self.plan = plan
+        self.run_dir = run_dir
+        self.verbose = verbose
+        self.history: list[dict[str, Any]] = []
+        self.saved_epoch = 0
+
+    def say(self, text: str) -> None:
+        if self.verbose:
+            from tqdm import tqdm
+
+            tqdm.write(text, file=sys.stderr)
+
+    def prepare(self) -> None:
+        plan = self.plan
+        self.device = resolve_device(plan["device"])
+        _seed_everything(plan["seed"])
+        data = create_dataset(plan["dataset"]["name"], **plan["dataset"]["options"])
+        model_entry = get_entry("model", f"{plan['distribution']}:{plan['model']}")
+        overrides = plan["config_overrides"]
+        for key, value in data.implies.items():
+            if key in overrides and overrides[key] != value:
+                raise ConfigError(
+                    f"{key}={overrides[key]} does not fit the data: dataset "
+                    f"'{plan['dataset']['name']}' implies {key}={value}; leave {key} unset "
+                    "or change the dataset's options"
+                )
+        implied = {k: v for k, v in data.implies.items() if k in model_entry.defaults}
+        self.model = create_model(
+            f"{plan['distribution']}:{plan['model']}",
+            init=plan["init"]["name"],
+            init_options=plan["init"]["options"],
+            **{**implied, **plan["config_overrides"]},
+        )
+        spec = self.model.zoo_spec
+        spec.task, spec.dataset = plan["task"]["name"], plan["dataset"]["name"]
+        plan["config"] = spec.config
+        self.task: Task = create_task(plan["task"]["name"], **plan["task"]["options"])
+        loss = (
+            None
+            if plan["loss"] is None
+            else create_loss(plan["loss"]["name"], **plan["loss"]["options"])
+        )
+        if loss is not None:
+            loss = loss.to(self.device)
+        train_data, held_out = data.split(plan["val_fraction"], plan["seed"])
+        self.train_data: Data = train_data.to(self.device)
+        self.held_out: Data | None = held_out.to(self.device) if held_out is not None else None
+        self.model.to(self.device)
+        self.task.setup(self.model, self.train_data, loss)
+        self.optimizers = self.task.configure_optimizers(self.model, plan["lr"])
+        self.step = Step(self.optimizers)
+        self.generator = torch.Generator().manual_seed(plan["seed"])
+        self.context = RunContext(
+            run_dir=self.run_dir,
+            device=self.device,
+            train=self.train_data,
+            held_out=self.held_out,
+            epoch=0,
+            epochs=plan["epochs"],
+            batch_size=plan["batch_size"],
+            history=self.history,
+        )
+        plan["device"] = str(self.device)
+        plan["samples"] = {
+            "train": len(self.train_data),
+            "held_out": len(held_out) if held_out else 0,
+        }
+        atomic_write_text(self.run_dir / "config.json", json.dumps(plan, indent=2) + "\n")
+
+    def run(self) -> Run:
+        plan = self.plan
+        batches = self.train_data.batches(
+            plan["batch_size"],
+            shuffle=plan["shuffle"],
+            generator=self.generator,
+            device=self.device,
+        )
+        total = len(batches) * plan["epochs"]
+        bar = self._bar(total)
+        final: dict[str, Any] = {}
+        self.model.eval()
+        with torch.no_grad():
+            self.task.start(self.model, self.context)
+        try:
+            for epoch in range(1, plan["epochs"] + 1):
+                self.step.epoch = epoch
+                self.context.epoch = epoch
+                started = time.perf_counter()
+                record = {"epoch": epoch, **self._train_epoch(batches, bar)}
+                self.model.eval()
+                with torch.no_grad():
+                    if self.held_out is not None:
+                        evaluated = self.task.evaluate(
+                            self.model,
+                            self.held_out.batches(plan["batch_size"], device=self.device),
+                        )
+                        record.update({f"val_{k}": v for k, v in evaluated.items()})
+                    self.task.epoch_end(self.model, self.context)
+                    if epoch == plan["epochs"]:
+                        record.update(self.task.finish(self.model, self.context))
+                record["seconds"] = round(time.perf_counter() - started, 4)
+                self.history.append(record)
+                self._append_metrics(record)
+                self._save(record)
+                self.say(f"epoch {epoch}/{plan['epochs']}  {_format(record)}")
+                final = record
+        except KeyboardInterrupt:
+            if bar is not None:
+                bar.close()
+            self._save_interrupted()
+            raise
+        except TrainingError:
+            if bar is not None:
+                bar.close()
+            self._draw_loss()
+            raise
+        if bar is not None:
+            bar.close()
+        self._draw_loss()
+        return Run(
+            run_dir=self.run_dir,
+            model=self.model,
+            config=plan,
+            history=self.history,
+            metrics={k: v for k, v in final.items() if k != "epoch"},
+            pictures=list(self.context.pictures),
+        )
+
+    def _bar(self, total: int) -> Any:
+        if not (self.verbose and sys.stderr.isatty()):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+    def _train_epoch(self, batches: Any, bar: Any) -> dict[str, float]:
+        self.model.train()
+        values: dict[str, list[torch.Tensor]] = {}
+        steps = 0
+        interval = max(1, len(batches) // 10)
+        for batch in batches:
+            metrics = self.task.training_step(self.model, batch, self.step)
+            for key, value in metrics.items():
+                tensor = (
+                    value.detach()
+                    if isinstance(value, torch.Tensor)
+                    else torch.tensor(float(value))
+                )
+                values.setdefault(key, []).append(tensor)
+            self.step.index += 1
+            steps += 1
+            if bar is not None:
+                bar.update(1)
+                if (
+                    steps % interval == 0 and "loss" in values
+                ):  # the only mid-epoch sync, for display
+                    bar.set_postfix(loss=f"{values['loss'][-1].item():.4g}", epoch=self.step.epoch)
+        return self._summarise(values, steps)
+
+    def _summarise(self, values: dict[str, list[torch.Tensor]], steps: int) -> dict[str, float]:
+        if not values:
+            return {}
+        keys = list(values)
+        flat = torch.cat([torch.stack(values[k]).reshape(-1).double().cpu() for k in keys])
+        numbers = flat.tolist()  # one host sync per epoch
+        summary, offset = {}, 0
+        for key in keys:
+            chunk = numbers[offset : offset + len(values[key])]
+            offset += len(values[key])
+            bad = [i for i, v in enumerate(chunk) if not math.isfinite(v)]
+            if bad:
+                first_step = self.step.index - steps + bad[0] + 1
+                kept = (
+                    f"the last good checkpoint (epoch {self.saved_epoch}) is kept in {self.run_dir}"
+                    if self.saved_epoch
+                    else "no checkpoint had been written yet"
+                )
+                raise TrainingError(
+                    f"{key} became non-finite ({chunk[bad[0]]}) at step {first_step} "
+                    f"(epoch {self.step.epoch}); training stopped and {kept}; "
+                    "try a lower --lr"
+                )
+            summary[key] = math.fsum(chunk) / len(chunk)
+        return summary
+
+    def _append_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+    def _save(self, record: dict[str, Any]) -> None:
+        metrics = {k: v for k, v in record.items() if k != "seconds"}
+        self.model.zoo_spec.metrics = metrics
+        save(self.model, self.run_dir / CHECKPOINT)
+        self.saved_epoch = record["epoch"]
+
+    def _save_interrupted(self) -> None:
+        finite = all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+        if finite:
+            self.model.zoo_spec.metrics = {
+                **(self.history[-1] if self.history else {}),
+                "interrupted_in_epoch": self.step.epoch,
+            }
+            self.model.zoo_spec.metrics.pop("seconds", None)
+            save(self.model, self.run_dir / CHECKPOINT)
+            self.say(
+                f"interrupted in epoch {self.step.epoch}: weights so far saved to "
+                f"{self.run_dir / CHECKPOINT}"
+            )
+        else:
+            self.say(f"interrupted; the last good checkpoint (epoch {self.saved_epoch}) is kept")
+        self._draw_loss()
+
+    def _draw_loss(self) -> None:
+        if self.history:
+            path = plot_history(
+                self.history, self.run_dir / "loss.png", title=f"{self.plan['model']} loss"
+            )
+            if path not in self.context.pictures:
+                self.context.pictures.insert(0, path)
+
+
+def train(
+    name: str,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    runs_dir: str | os.PathLike[str] = "runs",
+    verbose: bool = True,
+    **options: Any,
+) -> Run:
+    """Train a registered model and write a run folder; return the `Run`.
+
+    Options are those of `plan_run`: dataset, task, init, loss, epochs,
+    batch_size, lr, val_fraction, shuffle, seed, device, config,
+    dataset_options, task_options, init_options, loss_options and settings
+    (`--set`-style keys). The folder is `out`, or `runs/<model>/<timestamp>/`.
+
+    Example:
+        >>> run = zoo.train("dense-ae", epochs=5, settings={"n_samples": 2000})
+        >>> run.metrics["val_loss"] < 1.0
+        True
+    """
+    plan = plan_run(name, **options)
+    run_dir = _new_run_dir(plan["model"], out, runs_dir)
+    loop = _Loop(plan, run_dir, verbose)
+    loop.prepare()
+    loop.say(
+        f"training {plan['model']} on {plan['dataset']['name']} ({plan['task']['name']}) "
+        f"on {loop.device}; run folder {run_dir}"
+    )
+    run = loop.run()
+    loop.say(f"done: {_format(run.metrics)}; weights in {run.checkpoint}")
+    return run
