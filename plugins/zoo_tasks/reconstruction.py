@@ -103,8 +103,19 @@ class Reconstruction(zoo.Task):
         return metrics
 
 
+# A scatter of more points than this is slow to draw and no clearer to read.
+MAX_POINTS = 3000
+
+
 def _project(codes: torch.Tensor, center: torch.Tensor, basis: torch.Tensor | None) -> torch.Tensor:
     return codes if basis is None else (codes - center) @ basis
+
+
+def _thin(codes: torch.Tensor, labels: torch.Tensor | None):
+    if len(codes) <= MAX_POINTS:
+        return codes, labels
+    keep = torch.randperm(len(codes), generator=torch.Generator().manual_seed(0))[:MAX_POINTS]
+    return codes[keep], (labels[keep] if labels is not None else None)
 
 
 def draw_codes(
@@ -119,8 +130,9 @@ def draw_codes(
     if train_codes.shape[1] > 2:
         basis = torch.linalg.svd(train_codes - center, full_matrices=False).Vh[:2].T
         axis_names = ("principal direction 1", "principal direction 2")
-    fig = figure(figsize=(5.5, 4.5))
+    fig = figure(figsize=(7.5, 4.5))
     axes = fig.add_subplot(1, 1, 1)
+    thinned: list[str] = []
     colors = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
     for codes, labels, marker, part in (
         (train_codes, train_labels, "o", "train"),
@@ -128,6 +140,10 @@ def draw_codes(
     ):
         if codes is None:
             continue
+        total = len(codes)
+        codes, labels = _thin(codes, labels)
+        if len(codes) < total:
+            thinned.append(f"{len(codes):,} of {total:,} {part} points")
         points = _project(codes, center, basis)
         ys = points[:, 1] if points.shape[1] > 1 else torch.zeros(len(points))
         if labels is None:
@@ -141,11 +157,11 @@ def draw_codes(
             axes.scatter(
                 points[chosen, 0],
                 ys[chosen],
-                s=14 if part == "train" else 26,
+                s=14 if marker == "o" else 26,
                 marker=marker,
-                alpha=0.55 if part == "train" else 0.9,
+                alpha=0.55 if marker == "o" else 0.9,
                 color=colors[value % len(colors)],
-                edgecolors="black" if part == "held-out" else "none",
+                edgecolors="black" if marker == "^" else "none",
                 linewidths=0.5,
                 label=f"{name} ({part})",
             )
@@ -157,5 +173,7 @@ def draw_codes(
         if untrained is not None:
             title += f"\n(untrained model: {untrained:.1%})"
     axes.set_title(title, fontsize=10)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if thinned:
+        axes.set_xlabel(f"{axis_names[0]}\n(showing {' and '.join(thinned)})", fontsize=9)
     return save_figure(fig, path)
