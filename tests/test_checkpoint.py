@@ -115,6 +115,15 @@ def test_save_is_atomic_and_leaves_no_temp_files(saved, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ae.safetensors"]
 
 
+def test_saved_files_get_normal_permissions(saved):
+    umask = os.umask(0)
+    os.umask(umask)
+    assert saved.stat().st_mode & 0o777 == 0o666 & ~umask
+    saved.chmod(0o640)
+    zoo.save(zoo.load(saved), saved)
+    assert saved.stat().st_mode & 0o777 == 0o640
+
+
 def test_failed_save_keeps_the_previous_file(saved, monkeypatch):
     before = saved.read_bytes()
 

@@ -35,6 +35,7 @@ def atomic_write(
         raise error(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:
         write(temp)
+        os.chmod(temp, _mode_for(target))
         with open(temp, "rb+") as written:
             os.fsync(written.fileno())
         os.replace(temp, target)
@@ -60,6 +61,19 @@ def atomic_write_text(
             out.write(text)
 
     return atomic_write(path, write, error=error)
+
+
+def _mode_for(target: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual 0o666 minus umask.
+
+    (mkstemp creates its file 0o600, which would hide run folders from other users.)
+    """
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_directory(directory: Path) -> None:
