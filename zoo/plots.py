@@ -32,7 +32,9 @@ def save_figure(fig: Any, path: str | Path) -> Path:
         plt.close(fig)
 
 
-def plot_history(history: Sequence[dict[str, Any]], path: str | Path, title: str = "") -> Path:
+def plot_history(
+    history: Sequence[dict[str, Any]], path: str | Path, title: str = "", ylabel: str = "loss"
+) -> Path:
     """loss.png: every loss-like metric per epoch, training solid and held-out dashed."""
     fig = figure(figsize=(6, 4))
     axes = fig.add_subplot(1, 1, 1)
@@ -40,7 +42,7 @@ def plot_history(history: Sequence[dict[str, Any]], path: str | Path, title: str
     marker = "o" if len(epochs) <= 30 else None
     keys = sorted({k for row in history for k in row if "loss" in k and not k.startswith("val_")})
     for key in keys:
-        line = axes.plot(epochs, [row.get(key) for row in history], marker=marker, label=key)[0]
+        line = axes.plot(epochs, [row.get(key) for row in history], marker=marker, label=f"training {key}")[0]
         if any(f"val_{key}" in row for row in history):
             axes.plot(
                 epochs,
@@ -51,7 +53,7 @@ def plot_history(history: Sequence[dict[str, Any]], path: str | Path, title: str
                 label=f"held-out {key}",
             )
     axes.set_xlabel("epoch")
-    axes.set_ylabel("loss")
+    axes.set_ylabel(ylabel)
     from matplotlib.ticker import MaxNLocator
 
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))

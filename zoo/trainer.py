@@ -448,8 +448,12 @@ class _Loop:
 
     def _draw_loss(self) -> None:
         if self.history:
+            loss = self.plan["loss"]
             path = plot_history(
-                self.history, self.run_dir / "loss.png", title=f"{self.plan['model']} loss"
+                self.history,
+                self.run_dir / "loss.png",
+                title=f"{self.plan['model']} on {self.plan['dataset']['name']}",
+                ylabel=f"loss ({loss['name']})" if loss else "loss",
             )
             if path not in self.context.pictures:
                 self.context.pictures.insert(0, path)
