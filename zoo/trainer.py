@@ -34,7 +34,7 @@ from torch import nn
 from zoo._version import __version__
 from zoo.build import create_dataset, create_loss, create_model, create_task
 from zoo.checkpoint import save
-from zoo.config import resolve_config, route_settings
+from zoo.config import coerce, resolve_config, route_settings
 from zoo.data import Data
 from zoo.device import resolve_device
 from zoo.errors import ConfigError, TrainingError, ZooError
@@ -52,6 +52,7 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
     "val_fraction": 0.2,
     "shuffle": True,
+    "seed": 0,
 }
 CHECKPOINT = "model.safetensors"
 
@@ -73,22 +74,29 @@ class Run:
         return self.run_dir / CHECKPOINT
 
 
-def _number(value: Any, name: str, kind: type, minimum: float, *, above: bool = False) -> Any:
-    try:
-        converted = kind(value)
-    except (TypeError, ValueError):
-        converted = None
-    if (
-        converted is None
-        or isinstance(value, bool)
-        or (kind is int and float(value) != converted)
-        or (kind is float and not math.isfinite(converted))
-        or (converted <= minimum if above else converted < minimum)
-    ):
-        bound = f"> {minimum}" if above else f">= {minimum}"
-        what = "an integer" if kind is int else "a number"
-        raise ConfigError(f"{name} must be {what} {bound}, got {value!r}")
-    return converted
+# Allowed range of each numeric trainer option: (lowest, whether lowest itself is allowed, below).
+_RANGES: dict[str, tuple[float, bool, float]] = {
+    "epochs": (1, True, math.inf),
+    "batch_size": (1, True, math.inf),
+    "lr": (0.0, False, math.inf),
+    "val_fraction": (0.0, True, 1.0),
+    "seed": (0, True, math.inf),
+}
+
+
+def _trainer_option(key: str, value: Any) -> Any:
+    """Type a trainer option like its default and check its range."""
+    default = TRAINER_DEFAULTS[key]
+    value = coerce(value, default, key=key, where="training option")
+    if key in _RANGES:
+        low, inclusive, below = _RANGES[key]
+        if value < low or (value == low and not inclusive) or value >= below:
+            what = "an integer" if isinstance(default, int) else "a number"
+            bound = f"{'>=' if inclusive else '>'} {low:g}" + (
+                f" and < {below:g}" if below != math.inf else ""
+            )
+            raise ConfigError(f"{key} must be {what} {bound}, got {value!r}")
+    return value
 
 
 def plan_run(
@@ -147,10 +155,17 @@ def plan_run(
         base = {k: v for k, v in recipe.get(recipe_key, {}).items() if k in defaults}
         return resolve_config(defaults, {**base, **(given or {}), **routed[scope]}, where=where)
 
-    model_overrides = {**(config or {}), **routed["model"]}
-    resolve_config(model_entry.defaults, model_overrides, where=f"model '{model_entry.name}'")
-    for key in ("epochs", "batch_size", "lr", "val_fraction", "shuffle"):
-        recipe.setdefault(key, TRAINER_DEFAULTS[key])
+    given = {**(config or {}), **routed["model"]}
+    typed = resolve_config(model_entry.defaults, given, where=f"model '{model_entry.name}'")
+    model_overrides = {key: typed[key] for key in given}
+    chosen = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
+    chosen.update(val_fraction=val_fraction, shuffle=shuffle, seed=seed)
+    trainer = {
+        key: _trainer_option(
+            key, recipe.get(key, TRAINER_DEFAULTS[key]) if value is None else value
+        )
+        for key, value in chosen.items()
+    }
     plan = {
         "model": model_entry.name,
         "distribution": model_entry.distribution,
@@ -165,25 +180,11 @@ def plan_run(
         "loss": None
         if loss_entry is None
         else {"name": loss_entry.name, "options": options("loss", None, loss_options)},
-        "epochs": _number(recipe["epochs"] if epochs is None else epochs, "epochs", int, 1),
-        "batch_size": _number(
-            recipe["batch_size"] if batch_size is None else batch_size, "batch size", int, 1
-        ),
-        "lr": _number(recipe["lr"] if lr is None else lr, "learning rate", float, 0.0, above=True),
-        "val_fraction": _number(
-            recipe["val_fraction"] if val_fraction is None else val_fraction,
-            "held-out fraction",
-            float,
-            0.0,
-        ),
-        "shuffle": bool(recipe["shuffle"] if shuffle is None else shuffle),
-        "seed": _number(seed, "seed", int, 0),
+        **trainer,
         "device": str(device),
         "zoo_version": __version__,
         "torch_version": torch.__version__,
     }
-    if plan["val_fraction"] >= 1.0:
-        raise ConfigError(f"held-out fraction must be below 1, got {plan['val_fraction']}")
     return plan
 
 
