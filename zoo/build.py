@@ -70,6 +70,21 @@ def _call(entry: Entry, options: Mapping[str, Any]) -> Any:
         ) from exc
 
 
+def _build(
+    kind: str, name: str, options: Mapping[str, Any], expected: type, what: str
+) -> tuple[Entry, dict[str, Any], Any]:
+    """Look up, check options, call the factory and check what it returned."""
+    entry = get_entry(kind, name)
+    resolved = resolve_config(entry.defaults, options, where=f"{kind} '{entry.name}'")
+    built = _call(entry, resolved)
+    if not isinstance(built, expected):
+        raise PluginError(
+            f"{kind} '{entry.name}' from {entry.origin}: factory returned "
+            f"{type(built).__name__}, not {what}"
+        )
+    return entry, resolved, built
+
+
 def create_model(
     name: str,
     *,
@@ -84,14 +99,7 @@ def create_model(
     """
     from torch import nn
 
-    entry = get_entry("model", name)
-    resolved = resolve_config(entry.defaults, config, where=f"model '{entry.name}'")
-    model = _call(entry, resolved)
-    if not isinstance(model, nn.Module):
-        raise PluginError(
-            f"model '{entry.name}' from {entry.origin}: factory returned "
-            f"{type(model).__name__}, not a torch.nn.Module"
-        )
+    entry, resolved, model = _build("model", name, config, nn.Module, "a torch.nn.Module")
     init_name = init or entry.init or "default"
     used_options = apply_init(model, init_name, **dict(init_options or {}))
     model.zoo_spec = ModelSpec(  # type: ignore[assignment]
@@ -125,29 +133,14 @@ def create_dataset(name: str, **options: Any) -> Data:
     """Build a registered dataset; it returns `zoo.Data`."""
     from zoo.data import Data
 
-    entry = get_entry("dataset", name)
-    resolved = resolve_config(entry.defaults, options, where=f"dataset '{entry.name}'")
-    data = _call(entry, resolved)
-    if not isinstance(data, Data):
-        raise PluginError(
-            f"dataset '{entry.name}' from {entry.origin}: factory returned "
-            f"{type(data).__name__}, not zoo.Data"
-        )
-    return data
+    return _build("dataset", name, options, Data, "zoo.Data")[2]
 
 
 def create_task(name: str, **options: Any) -> Task:
     """Build a registered task (a training recipe) with its options checked."""
     from zoo.task import Task
 
-    entry = get_entry("task", name)
-    resolved = resolve_config(entry.defaults, options, where=f"task '{entry.name}'")
-    task = _call(entry, resolved)
-    if not isinstance(task, Task):
-        raise PluginError(
-            f"task '{entry.name}' from {entry.origin}: factory returned "
-            f"{type(task).__name__}, not a zoo.Task"
-        )
+    entry, resolved, task = _build("task", name, options, Task, "a zoo.Task")
     task.name = entry.name
     task.options = resolved
     return task
@@ -155,9 +148,9 @@ def create_task(name: str, **options: Any) -> Task:
 
 def create_loss(name: str, **options: Any) -> nn.Module:
     """Build a registered loss module, e.g. create_loss('huber', delta=0.5)."""
-    entry = get_entry("loss", name)
-    resolved = resolve_config(entry.defaults, options, where=f"loss '{entry.name}'")
-    return _call(entry, resolved)
+    from torch import nn
+
+    return _build("loss", name, options, nn.Module, "a torch.nn.Module")[2]
 
 
 def default_example(entry: Entry, count: int = 2) -> tuple[dict[str, Any], Any, str]:
