@@ -42,7 +42,9 @@ def plot_history(
     marker = "o" if len(epochs) <= 30 else None
     keys = sorted({k for row in history for k in row if "loss" in k and not k.startswith("val_")})
     for key in keys:
-        line = axes.plot(epochs, [row.get(key) for row in history], marker=marker, label=f"training {key}")[0]
+        line = axes.plot(
+            epochs, [row.get(key) for row in history], marker=marker, label=f"training {key}"
+        )[0]
         if any(f"val_{key}" in row for row in history):
             axes.plot(
                 epochs,
