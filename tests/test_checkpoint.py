@@ -247,6 +247,11 @@ def bad_files(saved: Path, folder: Path) -> dict[str, tuple[Path, str]]:
     variant("no-metadata", lambda h: h.pop("__metadata__"), "without zoo metadata")
     variant("wrong-format", lambda h: h["__metadata__"].update(format="other"), "unknown format")
     variant(
+        "format-not-number",
+        lambda h: h["__metadata__"].update(format_version="x"),
+        "is not a whole number",
+    )
+    variant(
         "future-format",
         lambda h: h["__metadata__"].update(format_version="99"),
         "newer than this zoo reads",

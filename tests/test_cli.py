@@ -32,6 +32,33 @@ def test_version_and_help():
         assert command in result.output
 
 
+def test_bare_zoo_prints_help_and_succeeds():
+    result = invoke()
+    assert result.exit_code == 0 and "Commands:" in result.output
+
+
+def test_long_docstrings_are_shortened_in_text_but_whole_in_json():
+    text = invoke("info", "huber").output
+    assert "more lines: zoo info --json" in text
+    assert len(json.loads(invoke("info", "huber", "--json").output)["doc"].splitlines()) > 24
+
+
+def test_json_output_is_strict_even_with_nan_metrics(tmp_path):
+    path = zoo.save(
+        zoo.create_model("dense-ae"), tmp_path / "m.safetensors", metrics={"x": float("nan")}
+    )
+    out = invoke("inspect", str(path), "--json").output
+    assert "NaN" not in out and json.loads(out)["metadata"]["metrics"] == {"x": None}
+
+
+def test_shuffle_and_workers_flags_reach_the_run(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "dense-ae", "-q", "--epochs", "1", "--no-shuffle", "--workers", "0"]
+    assert invoke(*args, "--set", "n_samples=60", "--out", str(out)).exit_code == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["shuffle"] is False and config["workers"] == 0
+
+
 def test_list_shows_every_kind_with_its_plugin():
     result = invoke("list")
     assert result.exit_code == 0
@@ -160,5 +187,8 @@ def test_a_broken_plugin_gives_one_warning_and_commands_still_work(make_plugin):
     warnings = [line for line in result.stderr.splitlines() if line.startswith("zoo: warning:")]
     assert len(warnings) == 1
     assert "zoo_cli_broken" in warnings[0] and "missing dependency xyz" in warnings[0]
-    plugins = invoke("plugins").output
-    assert "error: failed to import: ImportError: missing dependency xyz" in plugins
+    assert "error: failed to import" in invoke("plugins").output
+    rows = {row["name"]: row for row in json.loads(invoke("plugins", "--json").stdout)}
+    assert (
+        rows["zoo_cli_broken"]["error"] == "failed to import: ImportError: missing dependency xyz"
+    )

@@ -49,6 +49,8 @@ def register_models(register):
     register("wrong-input", WrongInput, task="reconstruction", dataset="blobs")
     register("no-summary", "torch.nn:Identity", summary="", task="reconstruction", dataset="blobs")
     register("bad-task", "torch.nn:Identity", summary="x", task="no-such-task", dataset="blobs")
+    register("bad-recipe", "torch.nn:Identity", summary="x", task="reconstruction",
+             dataset="blobs", training={"dataset_options": {"n_sample": 50}})
 """
 
 
@@ -58,6 +60,7 @@ def register_models(register):
         ("wrong-input", "forward failed on 2 sample"),
         ("no-summary", "has no summary"),
         ("bad-task", "refers to task 'no-such-task'"),
+        ("bad-recipe", "training dataset_options names n_sample, which dataset 'blobs'"),
     ],
 )
 def test_conformance_checks_catch_broken_models(make_plugin, name, message):

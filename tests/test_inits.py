@@ -62,6 +62,15 @@ def test_bad_options_are_config_errors(name, options, message):
         zoo.apply_init(layers(), name, **options)
 
 
+def test_apply_init_after_building_is_what_save_records(tmp_path):
+    model = zoo.create_model("dense-ae")
+    zoo.apply_init(model, "xavier-uniform", gain=2.0)
+    loaded = zoo.load(zoo.save(model, tmp_path / "m.safetensors"))
+    assert loaded.zoo_spec.init == "xavier-uniform" and loaded.zoo_spec.init_options == {
+        "gain": 2.0
+    }
+
+
 def test_create_model_records_the_init_and_its_options(tmp_path):
     model = zoo.create_model("dense-ae", init="normal", init_options={"std": 0.5})
     assert model.zoo_spec.init == "normal" and model.zoo_spec.init_options == {

@@ -129,6 +129,13 @@ def test_broken_plugin_is_reported_once_and_others_survive(make_plugin, source, 
     assert registry.get("model", "dense-ae").name == "dense-ae"
 
 
+def test_plugin_warning_points_at_the_callers_line(make_plugin):
+    make_plugin("zoo-plugin-broken", "zoo_broken_where", "raise ImportError('x')")
+    with pytest.warns(ZooPluginWarning) as caught:
+        zoo.list_models()
+    assert caught[0].filename == __file__
+
+
 def test_failed_plugin_contributes_nothing(make_plugin):
     make_plugin(
         "zoo-plugin-half",

@@ -120,6 +120,23 @@ def test_user_mistakes_are_zoo_errors(tmp_path, options, message):
         tiny_run(tmp_path / "r", **options)
 
 
+def test_a_run_that_fails_to_start_leaves_no_folder(in_tmp, tmp_path):
+    with pytest.raises(ConfigError):
+        tiny_run(tmp_path / "never", settings={**TINY, "in_features": 4})
+    assert not (tmp_path / "never").exists()
+    with pytest.raises(ConfigError):
+        zoo.train("dense-ae", settings={**TINY, "in_features": 4}, verbose=False)
+    assert not (in_tmp / "runs").exists()
+
+
+def test_the_core_trains_with_every_first_party_init_plugin_disabled(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "inits")
+    zoo.reset_registry()
+    run = tiny_run(tmp_path / "r")
+    assert run.model.zoo_spec.init == "default"
+    assert [e.name for e in zoo.list_entries("init")] == ["default"]
+
+
 def test_out_folder_holding_a_run_is_not_overwritten(tmp_path):
     run = tiny_run(tmp_path / "r")
     before = run.checkpoint.read_bytes()

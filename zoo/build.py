@@ -116,7 +116,11 @@ def create_model(
 
 
 def apply_init(model: nn.Module, name: str, **options: Any) -> dict[str, Any]:
-    """Apply a registered init scheme to every submodule; return the options used."""
+    """Apply a registered init scheme to every submodule; return the options used.
+
+    A model built by zoo records the scheme in `model.zoo_spec`, so a later
+    `zoo.save` writes the init that was really applied.
+    """
     entry = get_entry("init", name)
     resolved = resolve_config(entry.defaults, options, where=f"init '{entry.name}'")
     scheme = entry.load()
@@ -126,6 +130,9 @@ def apply_init(model: nn.Module, name: str, **options: Any) -> dict[str, Any]:
         raise
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"init '{entry.name}' from {entry.origin} failed: {exc}") from exc
+    spec = getattr(model, "zoo_spec", None)
+    if spec is not None:
+        spec.init, spec.init_options = entry.name, resolved
     return resolved
 
 

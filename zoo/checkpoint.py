@@ -270,7 +270,9 @@ def _check_zoo_metadata(header: Header) -> None:
     if header.metadata["format"] != FORMAT:
         raise _fail(header.path, f"unknown format {header.metadata['format']!r}, expected 'zoo'")
     version = header.metadata["format_version"]
-    if not version.isdigit() or int(version) > FORMAT_VERSION:
+    if not version.isdigit():
+        raise _fail(header.path, f"format version {version!r} is not a whole number")
+    if int(version) > FORMAT_VERSION:
         raise _fail(
             header.path,
             f"format version {version!r} is newer than this zoo reads ({FORMAT_VERSION}); "
@@ -320,6 +322,8 @@ def inspect_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _metadata_for(model: nn.Module, metrics: Mapping[str, Any] | None) -> dict[str, str]:
     import torch
 
+    from zoo.config import json_safe
+
     spec = getattr(model, "zoo_spec", None)
     if spec is None:
         raise CheckpointError(
@@ -338,7 +342,7 @@ def _metadata_for(model: nn.Module, metrics: Mapping[str, Any] | None) -> dict[s
         "dataset": spec.dataset or "",
         "init": spec.init or "",
         "init_options": json.dumps(spec.init_options, sort_keys=True),
-        "metrics": json.dumps(merged, sort_keys=True, allow_nan=True),
+        "metrics": json.dumps(json_safe(merged), sort_keys=True, allow_nan=False),
         "zoo_version": __version__,
         "torch_version": torch.__version__,
     }

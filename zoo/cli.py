@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 import zoo
+from zoo.config import json_safe
 from zoo.errors import ZooError, ZooPluginWarning
 from zoo.registry import KINDS, Entry, get_registry
 
@@ -96,6 +97,11 @@ def _table(rows: list[list[str]], headers: list[str], *, squeeze: int | None = N
     return "\n".join(lines)
 
 
+def _echo_json(value: Any) -> None:
+    """Print strict JSON (NaN and infinities become null), the stable `--json` shape."""
+    click.echo(json.dumps(json_safe(value), indent=2, allow_nan=False))
+
+
 def _kind(value: str) -> str | None:
     lowered = value.lower()
     if lowered in KINDS:
@@ -103,9 +109,14 @@ def _kind(value: str) -> str | None:
     return PLURALS.get(lowered)
 
 
-@click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=ZooGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(zoo.__version__, prog_name="zoo")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """zoo: list, train, save and load PyTorch models by name.
 
     \b
@@ -114,6 +125,8 @@ def cli() -> None:
     zoo train dense-ae           train on the built-in data, write a run folder
     zoo inspect FILE             what a weights file holds (header only)
     """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @cli.command("list")
@@ -143,7 +156,7 @@ def list_command(
     registry = get_registry()
     entries = registry.entries(kind, pattern, tags)
     if as_json:
-        click.echo(json.dumps([entry.as_dict() for entry in entries], indent=2))
+        _echo_json([entry.as_dict() for entry in entries])
         return
     if not entries:
         what = f"{kind}s" if kind else "entries"
@@ -189,9 +202,12 @@ def info_command(name: str, kind: str | None, as_json: bool) -> None:
 
         described.update(describe_model(entry))
     if as_json:
-        click.echo(json.dumps(described, indent=2))
+        _echo_json(described)
         return
     click.echo(_render_info(described))
+
+
+DOC_LINES = 24  # `zoo info` shows this much of a docstring; --json has all of it
 
 
 def _render_info(info: dict[str, Any]) -> str:
@@ -221,7 +237,10 @@ def _render_info(info: dict[str, Any]) -> str:
     else:
         lines.append("Options: none")
     if info.get("doc"):
-        lines += ["", "About:", _indent(info["doc"])]
+        doc = info["doc"].splitlines()
+        if len(doc) > DOC_LINES:
+            doc = [*doc[:DOC_LINES], f"… ({len(doc) - DOC_LINES} more lines: zoo info --json)"]
+        lines += ["", "About:", _indent("\n".join(doc))]
     if "layers" in info:
         lines.append("")
         if info["layers"]:
@@ -248,7 +267,7 @@ def plugins_command(as_json: bool) -> None:
     """Show each plugin: its distribution, version, what it registered, and any error."""
     plugins = get_registry().plugins
     if as_json:
-        click.echo(json.dumps([p.as_dict() for p in plugins], indent=2))
+        _echo_json([p.as_dict() for p in plugins])
         return
     rows = []
     for plugin in plugins:
@@ -280,7 +299,7 @@ def inspect_command(path: Path, as_json: bool) -> None:
 
     described = inspect_checkpoint(path)
     if as_json:
-        click.echo(json.dumps(described, indent=2))
+        _echo_json(described)
         return
     click.echo(f"{described['path']}  ({described['file_bytes']:,} bytes)")
     if not described["is_zoo_checkpoint"]:
@@ -311,6 +330,16 @@ def inspect_command(path: Path, as_json: bool) -> None:
     help="Share of the data held out for evaluation (default 0.2; 0 for none).",
 )
 @click.option(
+    "--shuffle/--no-shuffle",
+    default=None,
+    help="Reshuffle the training data every epoch (default: on).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    help="DataLoader processes for data read from disk (default: 0 in memory, else up to 4).",
+)
+@click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
@@ -336,6 +365,8 @@ def train_command(
     batch_size: int | None,
     lr: float | None,
     val_fraction: float | None,
+    shuffle: bool | None,
+    workers: int | None,
     seed: int,
     device: str,
     out: Path | None,
@@ -363,6 +394,8 @@ def train_command(
         batch_size=batch_size,
         lr=lr,
         val_fraction=val_fraction,
+        shuffle=shuffle,
+        workers=workers,
         seed=seed,
         device=device,
         out=out,

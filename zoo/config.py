@@ -19,7 +19,7 @@ from typing import Any
 
 from zoo.errors import ConfigError, close_matches
 
-__all__ = ["SCOPES", "coerce", "parse_settings", "resolve_config", "route_settings"]
+__all__ = ["SCOPES", "coerce", "json_safe", "parse_settings", "resolve_config", "route_settings"]
 
 SCOPES: tuple[str, ...] = ("model", "dataset", "task", "init", "loss")
 
@@ -220,3 +220,14 @@ def route_settings(
             where, defaults = scopes[scope]
             routed[scope][raw_key] = coerce(value, defaults[raw_key], key=raw_key, where=where)
     return routed
+
+
+def json_safe(value: Any) -> Any:
+    """Replace NaN and infinities (which strict JSON cannot hold) by None, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value

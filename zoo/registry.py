@@ -20,6 +20,7 @@ import importlib
 import json
 import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -206,7 +207,7 @@ class Registry:
     @classmethod
     def discover(cls, disabled: Iterable[str] | None = None) -> Registry:
         """Load the core's own entries, then every entry point in the `zoo` group."""
-        from zoo import losses
+        from zoo import builtin
 
         registry = cls()
         if disabled is None:
@@ -215,7 +216,7 @@ class Registry:
         from zoo._version import __version__
 
         registry.add_plugin(
-            losses, name="core", distribution="zoo", version=__version__, target="zoo.losses"
+            builtin, name="core", distribution="zoo", version=__version__, target="zoo.builtin"
         )
         seen: set[tuple[str, str]] = set()
         for entry_point in sorted(
@@ -488,8 +489,19 @@ def get_registry() -> Registry:
     if _REGISTRY is None:
         _REGISTRY = Registry.discover()
         for problem in _REGISTRY.problems:
-            warnings.warn(problem, ZooPluginWarning, stacklevel=2)
+            warnings.warn(problem, ZooPluginWarning, stacklevel=_first_caller_outside_zoo())
     return _REGISTRY
+
+
+def _first_caller_outside_zoo() -> int:
+    """The stacklevel that points a warning at the user's line, not at zoo's internals."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)  # get_registry
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def reset_registry() -> None:

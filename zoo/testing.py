@@ -29,7 +29,10 @@ def _fail(entry: Entry, what: str) -> AssertionError:
 def check_entry(entry: Entry) -> None:
     """Metadata of any entry: summary, JSON defaults, tags, and the names a model refers to."""
     if not entry.summary.strip():
-        raise _fail(entry, "has no summary (pass summary=... or give the factory a docstring)")
+        raise _fail(
+            entry,
+            "has no summary (pass summary=...; a callable factory's docstring also serves)",
+        )
     if "\n" in entry.summary:
         raise _fail(entry, "summary must be one line")
     try:
@@ -38,12 +41,23 @@ def check_entry(entry: Entry) -> None:
         raise _fail(entry, f"defaults are not JSON-serialisable: {exc}") from exc
     entry.load()
     if entry.kind == "model":
+        referred = {}
         for kind, name in (("task", entry.task), ("dataset", entry.dataset), ("init", entry.init)):
             if name is not None:
                 try:
-                    get_entry(kind, name)
+                    referred[kind] = get_entry(kind, name)
                 except Exception as exc:
                     raise _fail(entry, f"refers to {kind} '{name}': {exc}") from exc
+        for kind, options in dict(entry.training).items():
+            scope = kind.removesuffix("_options")
+            if scope in referred and isinstance(options, dict):
+                unknown = sorted(set(options) - set(referred[scope].defaults))
+                if unknown:
+                    raise _fail(
+                        entry,
+                        f"training {kind} names {', '.join(unknown)}, which {scope} "
+                        f"'{referred[scope].name}' does not declare",
+                    )
 
 
 def check_model(name: str, **config: Any) -> None:

@@ -34,7 +34,7 @@ from torch import nn
 from zoo._version import __version__
 from zoo.build import create_dataset, create_loss, create_model, create_task
 from zoo.checkpoint import save
-from zoo.config import coerce, resolve_config, route_settings
+from zoo.config import coerce, json_safe, resolve_config, route_settings
 from zoo.data import Data
 from zoo.device import resolve_device
 from zoo.errors import ConfigError, TrainingError, ZooError
@@ -53,6 +53,9 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "val_fraction": 0.2,
     "shuffle": True,
     "seed": 0,
+    # DataLoader worker processes for data read from disk; None: 0 for data in
+    # memory (index slicing needs none), otherwise up to 4.
+    "workers": None,
 }
 CHECKPOINT = "model.safetensors"
 
@@ -81,12 +84,17 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "lr": (0.0, False, math.inf),
     "val_fraction": (0.0, True, 1.0),
     "seed": (0, True, math.inf),
+    "workers": (0, True, math.inf),
 }
 
 
 def _trainer_option(key: str, value: Any) -> Any:
     """Type a trainer option like its default and check its range."""
     default = TRAINER_DEFAULTS[key]
+    if default is None:  # optional: None means "choose for me"
+        if value is None:
+            return None
+        default = 0
     value = coerce(value, default, key=key, where="training option")
     if key in _RANGES:
         low, inclusive, below = _RANGES[key]
@@ -112,6 +120,7 @@ def plan_run(
     val_fraction: float | None = None,
     shuffle: bool | None = None,
     seed: int = 0,
+    workers: int | None = None,
     device: str = "auto",
     config: Mapping[str, Any] | None = None,
     dataset_options: Mapping[str, Any] | None = None,
@@ -159,7 +168,7 @@ def plan_run(
     typed = resolve_config(model_entry.defaults, given, where=f"model '{model_entry.name}'")
     model_overrides = {key: typed[key] for key in given}
     chosen = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
-    chosen.update(val_fraction=val_fraction, shuffle=shuffle, seed=seed)
+    chosen.update(val_fraction=val_fraction, shuffle=shuffle, seed=seed, workers=workers)
     trainer = {
         key: _trainer_option(
             key, recipe.get(key, TRAINER_DEFAULTS[key]) if value is None else value
@@ -188,15 +197,24 @@ def plan_run(
     return plan
 
 
+def _check_out(out: str | os.PathLike[str] | None) -> None:
+    """Refuse an --out folder that is a file or already holds a run (before any work)."""
+    if out is None:
+        return
+    run_dir = Path(out)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--out {run_dir} exists and is not a folder")
+    if (run_dir / CHECKPOINT).exists() or (run_dir / "config.json").exists():
+        raise ConfigError(
+            f"--out {run_dir} already holds a run; choose another folder or remove it first"
+        )
+
+
 def _new_run_dir(model: str, out: str | os.PathLike[str] | None, runs_dir: str | Path) -> Path:
+    """Create the run folder: `out`, or `runs/<model>/<timestamp>[-N]`."""
+    _check_out(out)
     if out is not None:
         run_dir = Path(out)
-        if run_dir.exists() and not run_dir.is_dir():
-            raise ConfigError(f"--out {run_dir} exists and is not a folder")
-        if (run_dir / CHECKPOINT).exists() or (run_dir / "config.json").exists():
-            raise ConfigError(
-                f"--out {run_dir} already holds a run; choose another folder or remove it first"
-            )
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = Path(runs_dir) / model.replace("/", "_")
@@ -232,9 +250,8 @@ def _format(record: Mapping[str, Any]) -> str:
 class _Loop:
     """The state of one run while it trains (kept out of `train` to keep that readable)."""
 
-    def __init__(self, plan: dict[str, Any], run_dir: Path, verbose: bool) -> None:
+    def __init__(self, plan: dict[str, Any], verbose: bool) -> None:
         self.plan = plan
-        self.run_dir = run_dir
         self.verbose = verbose
         self.history: list[dict[str, Any]] = []
         self.saved_epoch = 0
@@ -286,7 +303,7 @@ class _Loop:
         self.step = Step(self.optimizers)
         self.generator = torch.Generator().manual_seed(plan["seed"])
         self.context = RunContext(
-            run_dir=self.run_dir,
+            run_dir=Path(),
             device=self.device,
             train=self.train_data,
             held_out=self.held_out,
@@ -295,12 +312,18 @@ class _Loop:
             batch_size=plan["batch_size"],
             history=self.history,
         )
+        if plan["workers"] is None:
+            plan["workers"] = 0 if data.in_memory else min(4, os.cpu_count() or 1)
         plan["device"] = str(self.device)
         plan["samples"] = {
             "train": len(self.train_data),
             "held_out": len(held_out) if held_out else 0,
         }
-        atomic_write_text(self.run_dir / "config.json", json.dumps(plan, indent=2) + "\n")
+
+    def open(self, run_dir: Path) -> None:
+        """Use `run_dir` for every file of the run; write config.json there."""
+        self.run_dir = self.context.run_dir = run_dir
+        atomic_write_text(run_dir / "config.json", json.dumps(self.plan, indent=2) + "\n")
 
     def run(self) -> Run:
         plan = self.plan
@@ -309,6 +332,14 @@ class _Loop:
             shuffle=plan["shuffle"],
             generator=self.generator,
             device=self.device,
+            workers=plan["workers"],
+        )
+        held_out_batches = (
+            None
+            if self.held_out is None
+            else self.held_out.batches(
+                plan["batch_size"], device=self.device, workers=plan["workers"]
+            )
         )
         total = len(batches) * plan["epochs"]
         bar = self._bar(total)
@@ -324,11 +355,8 @@ class _Loop:
                 record = {"epoch": epoch, **self._train_epoch(batches, bar)}
                 self.model.eval()
                 with torch.no_grad():
-                    if self.held_out is not None:
-                        evaluated = self.task.evaluate(
-                            self.model,
-                            self.held_out.batches(plan["batch_size"], device=self.device),
-                        )
+                    if held_out_batches is not None:
+                        evaluated = self.task.evaluate(self.model, held_out_batches)
                         record.update({f"val_{k}": v for k, v in evaluated.items()})
                     self.task.epoch_end(self.model, self.context)
                     if epoch == plan["epochs"]:
@@ -420,7 +448,7 @@ class _Loop:
 
     def _append_metrics(self, record: dict[str, Any]) -> None:
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as out:
-            out.write(json.dumps(record) + "\n")
+            out.write(json.dumps(json_safe(record), allow_nan=False) + "\n")
             out.flush()
             os.fsync(out.fileno())
 
@@ -471,7 +499,7 @@ def train(
     """Train a registered model and write a run folder; return the `Run`.
 
     Options are those of `plan_run`: dataset, task, init, loss, epochs,
-    batch_size, lr, val_fraction, shuffle, seed, device, config,
+    batch_size, lr, val_fraction, shuffle, seed, workers, device, config,
     dataset_options, task_options, init_options, loss_options and settings
     (`--set`-style keys). The folder is `out`, or `runs/<model>/<timestamp>/`.
 
@@ -481,9 +509,11 @@ def train(
         True
     """
     plan = plan_run(name, **options)
+    _check_out(out)
+    loop = _Loop(plan, verbose)
+    loop.prepare()  # data, model, task: every mistake surfaces before a folder is made
     run_dir = _new_run_dir(plan["model"], out, runs_dir)
-    loop = _Loop(plan, run_dir, verbose)
-    loop.prepare()
+    loop.open(run_dir)
     loop.say(
         f"training {plan['model']} on {plan['dataset']['name']} ({plan['task']['name']}) "
         f"on {loop.device}; run folder {run_dir}"

@@ -9,12 +9,7 @@ import zoo
 
 @zoo.hookimpl
 def register_inits(register: Callable[..., None]) -> None:
-    """Register default, xavier-uniform, kaiming-normal and normal."""
-    register(
-        "default",
-        "zoo_inits.schemes:keep_default",
-        summary="PyTorch's own initialisation of each layer (leaves the model as built).",
-    )
+    """Register xavier-uniform, kaiming-normal and normal (the core registers default)."""
     register(
         "xavier-uniform",
         "zoo_inits.schemes:xavier_uniform",

@@ -25,10 +25,6 @@ def _zero_bias(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def keep_default(module: nn.Module) -> None:
-    """Leave the layer as PyTorch initialised it."""
-
-
 def xavier_uniform(module: nn.Module, gain: float = 1.0) -> None:
     """Xavier/Glorot uniform weights (scaled by `gain`), zero biases."""
     if gain <= 0:

@@ -1,14 +1,31 @@
-"""The core's own loss entries: standard torch losses, registered lazily by name.
+"""The core's own entries: standard torch losses and the `default` init scheme.
 
-Plugins add more through the `register_losses` hook; a task picks one by name
+They are generic, not a model family, and the core relies on them: every task
+has a default loss, and every model that names no init scheme gets `default`.
+Plugins add more through the same hooks; a task picks a loss by name
 (`zoo train … --loss l1`) and builds it with `zoo.create_loss`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from zoo.hookspecs import hookimpl
+
+
+def keep_default(module: Any) -> None:
+    """Leave the layer as PyTorch initialised it."""
+
+
+@hookimpl
+def register_inits(register: Callable[..., None]) -> None:
+    """Register default: the model as its constructor built it."""
+    register(
+        "default",
+        keep_default,
+        summary="PyTorch's own initialisation of each layer (leaves the model as built).",
+    )
 
 
 @hookimpl
