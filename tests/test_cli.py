@@ -70,7 +70,8 @@ def test_list_shows_every_kind_with_its_plugin():
 
 
 def test_list_filters_by_kind_and_pattern():
-    assert [r.split()[0] for r in invoke("list", "models").output.splitlines()[1:]] == ["dense-ae"]
+    models = [r.split()[0] for r in invoke("list", "models").output.splitlines()[1:]]
+    assert models == ["conv-denoiser", "dense-ae"]
     inits = invoke("list", "inits", "*normal").output
     assert "kaiming-normal" in inits and "xavier" not in inits
     assert "dense-ae" in invoke("list", "dense*").output
@@ -79,9 +80,13 @@ def test_list_filters_by_kind_and_pattern():
 
 
 def test_list_json_has_stable_keys():
-    rows = json.loads(invoke("list", "models", "--json").output)
-    assert rows[0]["name"] == "dense-ae" and rows[0]["distribution"] == "zoo"
-    assert rows[0]["defaults"] == {"in_features": 3, "hidden": 2, "output_activation": "sigmoid"}
+    rows = {row["name"]: row for row in json.loads(invoke("list", "models", "--json").output)}
+    assert rows["dense-ae"]["distribution"] == "zoo"
+    assert rows["dense-ae"]["defaults"] == {
+        "in_features": 3,
+        "hidden": 2,
+        "output_activation": "sigmoid",
+    }
 
 
 def test_info_shows_options_docs_layers_and_parameters():
@@ -104,7 +109,7 @@ def test_info_on_other_kinds_and_unknown_names():
 
 def test_plugins_lists_each_distribution():
     out = invoke("plugins").output
-    assert "autoencoders" in out and "1 model" in out and "ok" in out
+    assert "autoencoders" in out and "2 models" in out and "ok" in out
     rows = json.loads(invoke("plugins", "--json").output)
     assert {row["name"] for row in rows} >= {"core", "autoencoders", "datasets", "inits", "tasks"}
 

@@ -37,7 +37,10 @@ def test_every_kind_has_its_builtins():
     assert {"mse", "l1", "bce", "bce-with-logits", "cross-entropy"} <= {
         e.name for e in zoo.list_entries("loss")
     }
-    assert [e.name for e in zoo.list_entries("dataset")] == ["blobs"]
+    assert {"blobs", "digits", "mnist", "fashion-mnist", "image-folder"} <= {
+        e.name for e in zoo.list_entries("dataset")
+    }
+    assert {"reconstruction", "denoising"} <= {e.name for e in zoo.list_entries("task")}
 
 
 def test_unknown_name_suggests_close_matches():
@@ -55,8 +58,9 @@ def test_qualified_names_resolve():
 
 def test_glob_and_tag_filters():
     assert zoo.list_models("dense*") == ["dense-ae"]
-    assert zoo.list_models("conv*") == []
-    assert zoo.list_models(tags=["autoencoder"]) == ["dense-ae"]
+    assert zoo.list_models("dcgan*") == []
+    assert zoo.list_models(tags=["autoencoder"]) == ["conv-denoiser", "dense-ae"]
+    assert zoo.list_models(tags=["autoencoder", "tabular"]) == ["dense-ae"]
     assert zoo.list_models(tags=["autoencoder", "missing-tag"]) == []
 
 
@@ -207,3 +211,36 @@ def test_entries_describe_themselves_as_json():
         "init",
     }
     assert row["qualified_name"] == "zoo:dense-ae"
+
+
+PLUGIN_COMMAND = """
+import click
+import zoo
+
+@click.command()
+@click.argument("who")
+def hello(who):
+    '''Say hello to WHO.'''
+    click.echo(f"hello {who}")
+
+@zoo.hookimpl
+def register_commands(register):
+    register("hello", hello, summary="Say hello.")
+    register("not-a-command", "os:getcwd", summary="Not a click command.")
+    register("list", hello, summary="Tries to take over a built-in name.")
+"""
+
+
+def test_plugins_add_commands_and_builtins_keep_their_names(make_plugin):
+    from click.testing import CliRunner
+
+    from zoo.cli import cli
+
+    make_plugin("zoo-plugin-hello", "zoo_hello_cmd", PLUGIN_COMMAND)
+    runner = CliRunner()
+    assert "hello" in runner.invoke(cli, ["--help"]).output
+    assert runner.invoke(cli, ["hello", "you"]).output == "hello you\n"
+    assert "NAME" in runner.invoke(cli, ["list"]).output  # still the built-in list
+    broken = runner.invoke(cli, ["not-a-command"])
+    assert broken.exit_code == 2 and "not a click command" in broken.stderr
+    assert "Say hello to WHO." in runner.invoke(cli, ["info", "hello"]).output

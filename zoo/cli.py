@@ -27,11 +27,37 @@ PLURALS = {
     "tasks": "task",
     "inits": "init",
     "losses": "loss",
+    "commands": "command",
 }
 
 
 class ZooGroup(click.Group):
-    """A click group whose errors are one line on stderr and exit code 2."""
+    """A click group whose errors are one line on stderr and exit code 2.
+
+    Besides its own commands it offers those that plugins register
+    (`register_commands`), loaded only when one is run. A built-in command
+    keeps its name if a plugin registers the same one.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        plugin_commands = get_registry().names("command")
+        return sorted({*super().list_commands(ctx), *plugin_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        registry = get_registry()
+        if cmd_name not in registry.names("command"):
+            return None
+        entry = registry.get("command", cmd_name)
+        loaded = entry.load()
+        if not isinstance(loaded, click.Command):
+            raise zoo.PluginError(
+                f"command '{entry.name}' from {entry.origin} is a "
+                f"{type(loaded).__name__}, not a click command"
+            )
+        return loaded
 
     def main(  # type: ignore[override]
         self,
@@ -340,6 +366,12 @@ def inspect_command(path: Path, as_json: bool) -> None:
     help="DataLoader processes for data read from disk (default: 0 in memory, else up to 4).",
 )
 @click.option(
+    "--memory-format",
+    type=click.Choice(["auto", "channels-last", "contiguous"]),
+    help="Layout of image batches and conv weights (default auto: channels-last for "
+    "conv models on CPU and CUDA).",
+)
+@click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
@@ -367,6 +399,7 @@ def train_command(
     val_fraction: float | None,
     shuffle: bool | None,
     workers: int | None,
+    memory_format: str | None,
     seed: int,
     device: str,
     out: Path | None,
@@ -396,6 +429,7 @@ def train_command(
         val_fraction=val_fraction,
         shuffle=shuffle,
         workers=workers,
+        memory_format=memory_format,
         seed=seed,
         device=device,
         out=out,

@@ -52,10 +52,16 @@ def register_losses(register: Callable[..., None]) -> None:
     """Register losses: factory(**options) returns a loss module."""
 
 
+@hookspec
+def register_commands(register: Callable[..., None]) -> None:
+    """Register `zoo` subcommands: the factory is a click command, e.g. `zoo denoise`."""
+
+
 HOOKS: dict[str, str] = {
     "register_models": "model",
     "register_datasets": "dataset",
     "register_tasks": "task",
     "register_inits": "init",
     "register_losses": "loss",
+    "register_commands": "command",
 }

@@ -1,8 +1,9 @@
 """Find plugins through entry points and keep what they register.
 
-Every model, dataset, task, init scheme and loss arrives through the same
-door: a module named by an entry point in the ``zoo`` group whose functions,
-marked with `zoo.hookimpl`, call the ``register`` callable they receive.
+Every model, dataset, task, init scheme, loss and plugin command arrives
+through the same door: a module named by an entry point in the ``zoo`` group
+whose functions, marked with `zoo.hookimpl`, call the ``register`` callable
+they receive.
 A plugin that fails to import, or raises inside a hook, contributes nothing
 and is reported once; the others carry on.
 
@@ -52,7 +53,9 @@ __all__ = [
     "reset_registry",
 ]
 
-KINDS: tuple[str, ...] = ("model", "dataset", "task", "init", "loss")
+#: The kinds of entry, in the order listings show them. A command is a `zoo` subcommand
+#: (a click command) that a plugin adds, such as `zoo denoise`.
+KINDS: tuple[str, ...] = ("model", "dataset", "task", "init", "loss", "command")
 ENTRY_POINT_GROUP = "zoo"
 DISABLE_ENV = "ZOO_DISABLE_PLUGINS"
 
@@ -127,7 +130,10 @@ class Entry:
         """The factory's docstring (imports a lazy factory)."""
         import inspect
 
-        return inspect.getdoc(self.load()) or ""
+        loaded = self.load()
+        if self.kind == "command":  # a click command's own docstring is click's
+            return inspect.cleandoc(getattr(loaded, "help", None) or "")
+        return inspect.getdoc(loaded) or ""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready description, the stable shape of `zoo list --json`."""

@@ -39,7 +39,12 @@ def check_entry(entry: Entry) -> None:
         json.dumps(dict(entry.defaults))
     except (TypeError, ValueError) as exc:
         raise _fail(entry, f"defaults are not JSON-serialisable: {exc}") from exc
-    entry.load()
+    loaded = entry.load()
+    if entry.kind == "command":
+        import click
+
+        if not isinstance(loaded, click.Command):
+            raise _fail(entry, f"is a {type(loaded).__name__}, not a click command")
     if entry.kind == "model":
         referred = {}
         for kind, name in (("task", entry.task), ("dataset", entry.dataset), ("init", entry.init)):
