@@ -91,3 +91,23 @@ def test_bad_batch_size_and_fraction():
         numbered().batches(0)
     with pytest.raises(DataError, match="held-out fraction"):
         numbered().split(1.5)
+
+
+def test_channels_last_images_stay_channels_last_through_shuffled_slicing():
+    images = torch.rand(10, 3, 4, 4)
+    data = zoo.Data({"x": images, "y": torch.arange(10)}).to("cpu", channels_last=True)
+    assert data.tensors["x"].is_contiguous(memory_format=torch.channels_last)
+    assert data.tensors["y"].dtype == torch.int64  # labels are left alone
+    generator = torch.Generator().manual_seed(0)
+    batches = list(data.batches(4, shuffle=True, generator=generator, channels_last=True))
+    for batch in batches:
+        assert batch["x"].is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(batch["x"], images[batch["y"]])  # same pixels, other layout
+
+
+def test_channels_last_batches_from_a_dataloader():
+    dataset = torch.utils.data.TensorDataset(torch.rand(6, 3, 4, 4))
+    data = zoo.Data(dataset=dataset, names=("x",))
+    batch = next(iter(data.batches(6, channels_last=True)))
+    assert batch["x"].is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(batch["x"], dataset.tensors[0])

@@ -21,13 +21,14 @@ Example:
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from zoo.errors import DataError
+from zoo.errors import DataError, ZooError
 
 __all__ = ["Batch", "Data"]
 
@@ -134,11 +135,15 @@ class Data:
             order[:held_out].sort().values
         )
 
-    def to(self, device: torch.device | str) -> Data:
-        """Move in-memory tensors to `device` once (a Dataset stays where it is)."""
+    def to(self, device: torch.device | str, *, channels_last: bool = False) -> Data:
+        """Move in-memory tensors to `device` once (a Dataset stays where it is).
+
+        With `channels_last`, 4-D float tensors (image batches) are also laid
+        out channels-last, the layout fast convolution kernels prefer.
+        """
         if self.tensors is None:
             return self
-        tensors = {name: t.to(device) for name, t in self.tensors.items()}
+        tensors = {name: _placed(t, device, channels_last) for name, t in self.tensors.items()}
         return Data(tensors, implies=self.implies, info=self.info)
 
     def batches(
@@ -149,11 +154,16 @@ class Data:
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
         workers: int = 0,
+        channels_last: bool = False,
     ) -> Batches:
-        """Batches of named tensors: index slicing in memory, a DataLoader otherwise."""
+        """Batches of named tensors: index slicing in memory, a DataLoader otherwise.
+
+        `channels_last` lays out 4-D float batches channels-last (data in
+        memory keep the layout they have: use `to(..., channels_last=True)`).
+        """
         if batch_size < 1:
             raise DataError(f"batch size must be at least 1, got {batch_size}")
-        return Batches(self, batch_size, shuffle, generator, device, workers)
+        return Batches(self, batch_size, shuffle, generator, device, workers, channels_last)
 
 
 class Batches:
@@ -167,8 +177,10 @@ class Batches:
         generator: torch.Generator | None,
         device: torch.device | str | None,
         workers: int,
+        channels_last: bool = False,
     ) -> None:
         self.data = data
+        self.channels_last = channels_last
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
@@ -197,7 +209,11 @@ class Batches:
             order = order.to(first.device)
         for start in range(0, count, size):
             index = order[start : start + size]
-            yield {name: t.index_select(0, index) for name, t in tensors.items()}
+            # index_select would return channels-last images in the default layout.
+            yield {
+                name: t[index] if _is_channels_last(t) else t.index_select(0, index)
+                for name, t in tensors.items()
+            }
 
     def _loaded(self) -> Iterator[Batch]:
         if self._loader is None:
@@ -212,10 +228,67 @@ class Batches:
                 persistent_workers=self.workers > 0,
             )
         non_blocking = self.device is not None and self.device.type == "cuda"
-        for batch in self._loader:
-            if self.device is not None:
-                batch = {k: v.to(self.device, non_blocking=non_blocking) for k, v in batch.items()}
-            yield batch
+        try:
+            for batch in self._loader:
+                if self.device is not None or self.channels_last:
+                    batch = {
+                        k: _placed(v, self.device, self.channels_last, non_blocking)
+                        for k, v in batch.items()
+                    }
+                yield batch
+        except ZooError as exc:
+            original = _worker_message(exc)
+            if original is None:
+                raise
+            # Shut the workers down now, while nothing else is being freed: the wrapped
+            # error's frames hold the loader's iterator in a reference cycle, and when the
+            # garbage collector ends it later, torch waits out a 5 s join timeout.
+            traceback.clear_frames(exc.__traceback__)
+            self._loader = None
+            raise type(exc)(original) from None
+
+
+def _placed(
+    tensor: torch.Tensor,
+    device: torch.device | str | None,
+    channels_last: bool,
+    non_blocking: bool = False,
+) -> torch.Tensor:
+    """`tensor` on `device` (None: where it is), channels-last if asked and it is images."""
+    if channels_last and tensor.ndim == 4 and tensor.is_floating_point():
+        return tensor.to(device, memory_format=torch.channels_last, non_blocking=non_blocking)
+    return tensor if device is None else tensor.to(device, non_blocking=non_blocking)
+
+
+def _is_channels_last(tensor: torch.Tensor) -> bool:
+    """Laid out channels-last, and not also in the default layout (as one channel can be)."""
+    return (
+        tensor.ndim == 4
+        and not tensor.is_contiguous()
+        and tensor.is_contiguous(memory_format=torch.channels_last)
+    )
+
+
+def _worker_message(exc: ZooError) -> str | None:
+    """The message a DataLoader worker's error had before torch wrapped it, if it was wrapped.
+
+    torch re-raises a worker's exception as the same type with the message
+    "Caught DataError in DataLoader worker process 0. Original Traceback ...
+    zoo.errors.DataError: <message>"; the CLI shows errors as one line, so
+    only <message> is kept.
+    """
+    text = str(exc)
+    if not text.startswith("Caught ") or "Original Traceback" not in text:
+        return None
+    kind = type(exc)
+    names = [f"{kind.__module__}.{kind.__qualname__}: "]
+    if kind.__module__ in ("__main__", "builtins"):
+        names.append(f"{kind.__qualname__}: ")
+    for name in names:
+        at = text.rfind(f"\n{name}")
+        if at >= 0:
+            return text[at + 1 + len(name) :].strip()
+    return None
 
 
 class _Named(Dataset):
