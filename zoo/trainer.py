@@ -56,7 +56,11 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     # DataLoader worker processes for data read from disk; None: 0 for data in
     # memory (index slicing needs none), otherwise up to 4.
     "workers": None,
+    # Layout of image batches and conv weights: "auto" is channels-last when the
+    # model has 2-D convolutions and the device is a CPU or a CUDA GPU.
+    "memory_format": "auto",
 }
+MEMORY_FORMATS = ("auto", "channels-last", "contiguous")
 CHECKPOINT = "model.safetensors"
 
 
@@ -96,6 +100,10 @@ def _trainer_option(key: str, value: Any) -> Any:
             return None
         default = 0
     value = coerce(value, default, key=key, where="training option")
+    if key == "memory_format" and value not in MEMORY_FORMATS:
+        raise ConfigError(
+            f"memory_format must be one of {', '.join(MEMORY_FORMATS)}, got {value!r}"
+        )
     if key in _RANGES:
         low, inclusive, below = _RANGES[key]
         if value < low or (value == low and not inclusive) or value >= below:
@@ -121,6 +129,7 @@ def plan_run(
     shuffle: bool | None = None,
     seed: int = 0,
     workers: int | None = None,
+    memory_format: str | None = None,
     device: str = "auto",
     config: Mapping[str, Any] | None = None,
     dataset_options: Mapping[str, Any] | None = None,
@@ -169,6 +178,7 @@ def plan_run(
     model_overrides = {key: typed[key] for key in given}
     chosen = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
     chosen.update(val_fraction=val_fraction, shuffle=shuffle, seed=seed, workers=workers)
+    chosen.update(memory_format=memory_format)
     trainer = {
         key: _trainer_option(
             key, recipe.get(key, TRAINER_DEFAULTS[key]) if value is None else value
@@ -228,6 +238,19 @@ def _new_run_dir(model: str, out: str | os.PathLike[str] | None, runs_dir: str |
     except OSError as exc:
         raise ZooError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
     return run_dir
+
+
+def _use_channels_last(choice: str, model: nn.Module, device: torch.device) -> bool:
+    """Whether to lay out conv weights and image batches channels-last for this run.
+
+    Channels-last lets oneDNN (CPU) and cuDNN (CUDA) pick their fast
+    convolution kernels; "auto" uses it only where that helps: models with
+    2-D convolutions, on a CPU or a CUDA GPU.
+    """
+    if choice != "auto":
+        return choice == "channels-last"
+    has_conv = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())
+    return has_conv and device.type in ("cpu", "cuda")
 
 
 def _seed_everything(seed: int) -> None:
@@ -294,10 +317,15 @@ class _Loop:
         )
         if loss is not None:
             loss = loss.to(self.device)
+        self.channels_last = _use_channels_last(plan["memory_format"], self.model, self.device)
+        plan["memory_format"] = "channels-last" if self.channels_last else "contiguous"
         train_data, held_out = data.split(plan["val_fraction"], plan["seed"])
-        self.train_data: Data = train_data.to(self.device)
-        self.held_out: Data | None = held_out.to(self.device) if held_out is not None else None
+        place = {"channels_last": self.channels_last}
+        self.train_data: Data = train_data.to(self.device, **place)
+        self.held_out: Data | None = None if held_out is None else held_out.to(self.device, **place)
         self.model.to(self.device)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
         self.task.setup(self.model, self.train_data, loss)
         self.optimizers = self.task.configure_optimizers(self.model, plan["lr"])
         self.step = Step(self.optimizers)
@@ -333,12 +361,16 @@ class _Loop:
             generator=self.generator,
             device=self.device,
             workers=plan["workers"],
+            channels_last=self.channels_last,
         )
         held_out_batches = (
             None
             if self.held_out is None
             else self.held_out.batches(
-                plan["batch_size"], device=self.device, workers=plan["workers"]
+                plan["batch_size"],
+                device=self.device,
+                workers=plan["workers"],
+                channels_last=self.channels_last,
             )
         )
         total = len(batches) * plan["epochs"]
@@ -499,7 +531,7 @@ def train(
     """Train a registered model and write a run folder; return the `Run`.
 
     Options are those of `plan_run`: dataset, task, init, loss, epochs,
-    batch_size, lr, val_fraction, shuffle, seed, workers, device, config,
+    batch_size, lr, val_fraction, shuffle, seed, workers, memory_format, device, config,
     dataset_options, task_options, init_options, loss_options and settings
     (`--set`-style keys). The folder is `out`, or `runs/<model>/<timestamp>/`.
 
