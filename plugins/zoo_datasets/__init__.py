@@ -1,6 +1,7 @@
-"""First-party plugin: built-in datasets that need no download.
+"""First-party plugin: built-in datasets, and readers for MNIST files and image folders.
 
-Kept cheap to import: each factory is a "module:attr" string loaded on use.
+Kept cheap to import: each factory is a "module:attr" string loaded on use, so
+nothing here imports torch, torchvision, PIL or scikit-learn.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ from collections.abc import Callable
 import zoo
 
 
+def _idx_defaults() -> dict[str, object]:
+    """The options mnist and fashion-mnist share; `classes` [] means every class."""
+    return {"root": "", "split": "train", "classes": [], "size": 28, "download": False}
+
+
 @zoo.hookimpl
 def register_datasets(register: Callable[..., None]) -> None:
-    """Register blobs."""
+    """Register blobs, digits, mnist, fashion-mnist and image-folder."""
     register(
         "blobs",
         "zoo_datasets.blobs:blobs",
@@ -27,4 +33,32 @@ def register_datasets(register: Callable[..., None]) -> None:
         },
         summary="Gaussian blobs plus uniform noise columns, standardised (the chapter's data).",
         tags=("tabular", "synthetic", "labelled"),
+    )
+    register(
+        "digits",
+        "zoo_datasets.digits:digits",
+        defaults={"size": 28, "classes": []},
+        summary="scikit-learn's 1797 bundled 8×8 handwritten digits, resized (default 28×28).",
+        tags=("image", "grayscale", "labelled", "offline", "real"),
+    )
+    register(
+        "mnist",
+        "zoo_datasets.mnist:mnist",
+        defaults=_idx_defaults(),
+        summary="MNIST handwritten digits from local IDX files (root or $ZOO_DATA_DIR).",
+        tags=("image", "grayscale", "labelled", "real"),
+    )
+    register(
+        "fashion-mnist",
+        "zoo_datasets.mnist:fashion_mnist",
+        defaults=_idx_defaults(),
+        summary="Fashion-MNIST clothing images from local IDX files (or Debian's package).",
+        tags=("image", "grayscale", "labelled", "real"),
+    )
+    register(
+        "image-folder",
+        "zoo_datasets.image_folder:image_folder",
+        defaults={"root": "", "size": 64, "channels": 3},
+        summary="Any folder of images (labels from class subfolders), read from disk.",
+        tags=("image", "real", "files"),
     )

@@ -1,0 +1,202 @@
+"""The conv denoiser, the denoising task, its pictures, and `zoo denoise`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+import zoo
+from zoo.cli import cli
+from zoo.errors import ConfigError
+from zoo_tasks.denoising import add_noise, denoise, denoise_files, psnr
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("zoo: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+# -- the model ------------------------------------------------------------------
+def test_default_conv_denoiser_is_the_chapters_network():
+    model = zoo.create_model("conv-denoiser")
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 32), (32, 16), (16, 8), (32, 1)]
+    ups = [m for m in model.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(u.in_channels, u.out_channels, u.kernel_size[0]) for u in ups] == [
+        (8, 8, 3),
+        (8, 16, 2),
+        (16, 32, 2),
+    ]
+    out = model(torch.rand(4, 1, 28, 28))
+    assert out.shape == (4, 1, 28, 28) and out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("config", "shape"),
+    [
+        ({"image_size": 32}, (2, 1, 32, 32)),
+        ({"in_channels": 3, "image_size": 64, "widths": [16, 8, 8, 4]}, (2, 3, 64, 64)),
+        ({}, (1, 1, 50, 37)),  # any size: padded inside, cropped back
+        ({"widths": "12,6"}, (1, 1, 28, 28)),
+    ],
+)
+def test_conv_denoiser_keeps_the_input_shape(config, shape):
+    model = zoo.create_model("conv-denoiser", **config)
+    assert model(torch.rand(shape)).shape == shape
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [
+        ({"in_channels": 0}, "in_channels must be >= 1"),
+        ({"widths": []}, "widths must be"),
+        ({"image_size": 4}, "too small"),
+        ({"widths": "a,b"}, "expected a list"),
+    ],
+)
+def test_conv_denoiser_rejects_bad_config(config, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        zoo.create_model("conv-denoiser", **config)
+
+
+# -- the task -------------------------------------------------------------------
+def test_noise_is_clipped_and_psnr_is_in_decibels():
+    clean = torch.full((2, 1, 8, 8), 0.5)
+    noisy = add_noise(clean, 0.5, torch.Generator().manual_seed(0))
+    assert noisy.min() >= 0 and noisy.max() <= 1 and not torch.equal(noisy, clean)
+    assert torch.equal(add_noise(clean, 0.0), clean)
+    # MSE 0.01 is 20 dB
+    assert psnr(clean + 0.1, clean).tolist() == pytest.approx([20.0, 20.0])
+
+
+def test_denoising_run_reports_metrics_and_draws_pictures(tmp_path):
+    run = zoo.train(
+        "conv-denoiser",
+        epochs=2,
+        settings={"classes": "8", "size": 12},
+        out=tmp_path / "run",
+        verbose=False,
+    )
+    row = run.history[-1]
+    for key in ("loss", "val_loss", "val_denoised_mse", "val_noisy_mse"):
+        assert 0 < row[key] < 1
+    assert row["val_noisy_psnr"] == pytest.approx(run.history[0]["val_noisy_psnr"])
+    assert run.config["config"]["image_size"] == 12  # implied by the dataset
+    names = sorted(p.name for p in run.run_dir.iterdir())
+    assert {"samples.png", "progress.gif", "loss.png", "model.safetensors"} <= set(names)
+    with Image.open(run.run_dir / "progress.gif") as gif:
+        assert gif.n_frames == 3  # untrained + one per epoch
+    with Image.open(run.run_dir / "samples.png") as picture:
+        assert picture.size[1] > picture.size[0]  # one row per held-out image
+    lines = (run.run_dir / "metrics.jsonl").read_text().splitlines()
+    assert "val_denoised_psnr" in json.loads(lines[-1])
+
+
+def test_denoising_learns_on_digits(tmp_path):
+    run = zoo.train(
+        "conv-denoiser",
+        epochs=3,
+        batch_size=32,
+        settings={"size": 12},
+        out=tmp_path / "run",
+        verbose=False,
+    )
+    final = run.history[-1]
+    assert final["val_denoised_mse"] < final["val_noisy_mse"]
+    assert final["val_denoised_psnr"] > final["val_noisy_psnr"]
+
+
+def test_sigma_is_a_task_option():
+    with pytest.raises(ConfigError, match="sigma"):
+        zoo.create_task("denoising", sigma=-1.0)
+    assert zoo.create_task("denoising", sigma="0.25").sigma == 0.25
+
+
+# -- using a trained model --------------------------------------------------------
+@pytest.fixture
+def checkpoint(tmp_path):
+    torch.manual_seed(0)
+    model = zoo.create_model("conv-denoiser")
+    return zoo.save(model, tmp_path / "den.safetensors")
+
+
+def _image(path, size, mode="L"):
+    Image.new(mode, size, "white" if mode == "L" else (200, 10, 10)).save(path)
+    return path
+
+
+def test_denoise_keeps_names_and_sizes(tmp_path, checkpoint):
+    a = _image(tmp_path / "a.png", (40, 30))
+    b = _image(tmp_path / "b.jpg", (17, 23), "RGB")
+    result = invoke("denoise", checkpoint, a, b, "--out", tmp_path / "clean")
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == [
+        str(tmp_path / "clean" / "a.png"),
+        str(tmp_path / "clean" / "b.jpg"),
+    ]
+    with (
+        Image.open(tmp_path / "clean" / "a.png") as out_a,
+        Image.open(tmp_path / "clean" / "b.jpg") as out_b,
+    ):
+        assert out_a.size == (40, 30) and out_a.mode == "L"
+        assert out_b.size == (17, 23) and out_b.format == "JPEG"
+
+
+def test_denoise_from_python(tmp_path, checkpoint):
+    model = zoo.load(checkpoint)
+    assert denoise(model, torch.rand(1, 9, 11)).shape == (1, 9, 11)
+    written = denoise_files(checkpoint, [_image(tmp_path / "x.png", (8, 8))], tmp_path / "o")
+    assert [p.name for p in written] == ["x.png"]
+
+
+def test_denoise_errors_name_the_file_and_write_nothing(tmp_path, checkpoint):
+    good = _image(tmp_path / "good.png", (10, 10))
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image at all")
+    out = tmp_path / "clean"
+    assert_one_line_error(invoke("denoise", checkpoint, good, bad, "--out", out), "bad.png")
+    assert not (out / "good.png").exists()
+    assert_one_line_error(
+        invoke("denoise", checkpoint, tmp_path / "missing.png", "--out", out),
+        "missing.png",
+        "does not exist",
+    )
+    assert invoke("denoise", checkpoint, good, "--out", out).exit_code == 0
+    assert_one_line_error(invoke("denoise", checkpoint, good, "--out", out), "--overwrite")
+    assert invoke("denoise", checkpoint, good, "--out", out, "--overwrite").exit_code == 0
+    assert_one_line_error(
+        invoke("denoise", checkpoint, good, "--out", tmp_path, "--overwrite"), "its own input"
+    )
+    (tmp_path / "sub").mkdir()
+    twin = _image(tmp_path / "sub" / "good.png", (5, 5))
+    assert_one_line_error(
+        invoke("denoise", checkpoint, good, twin, "--out", tmp_path / "o2"), "both"
+    )
+
+
+def test_denoise_needs_an_image_model(tmp_path):
+    dense = zoo.save(zoo.create_model("dense-ae"), tmp_path / "dense.safetensors")
+    image = _image(tmp_path / "a.png", (8, 8))
+    assert_one_line_error(invoke("denoise", dense, image, "--out", tmp_path / "o"), "in_channels")
+    assert_one_line_error(
+        invoke("denoise", tmp_path / "nothing.safetensors", image, "--out", tmp_path / "o"),
+        "nothing.safetensors",
+    )
+
+
+def test_denoise_is_listed_as_a_plugin_command():
+    assert "denoise" in invoke("--help").output
+    listed = json.loads(invoke("list", "commands", "--json").output)
+    assert [(row["name"], row["plugin"]) for row in listed] == [("denoise", "tasks")]
+    assert "CHECKPOINT" in invoke("info", "denoise").output
