@@ -227,6 +227,7 @@ def hello(who):
 def register_commands(register):
     register("hello", hello, summary="Say hello.")
     register("not-a-command", "os:getcwd", summary="Not a click command.")
+    register("ghost", "zoo_no_such_module:command", summary="Its module is missing.")
     register("list", hello, summary="Tries to take over a built-in name.")
 """
 
@@ -238,9 +239,14 @@ def test_plugins_add_commands_and_builtins_keep_their_names(make_plugin):
 
     make_plugin("zoo-plugin-hello", "zoo_hello_cmd", PLUGIN_COMMAND)
     runner = CliRunner()
-    assert "hello" in runner.invoke(cli, ["--help"]).output
+    helped = runner.invoke(cli, ["--help"])  # lists broken commands too, without importing them
+    assert helped.exit_code == 0 and "Say hello." in helped.output
+    assert "Its module is missing." in helped.output
     assert runner.invoke(cli, ["hello", "you"]).output == "hello you\n"
     assert "NAME" in runner.invoke(cli, ["list"]).output  # still the built-in list
     broken = runner.invoke(cli, ["not-a-command"])
     assert broken.exit_code == 2 and "not a click command" in broken.stderr
+    ghost = runner.invoke(cli, ["ghost"])
+    assert ghost.exit_code == 2 and "cannot import 'zoo_no_such_module:command'" in ghost.stderr
+    assert len(ghost.stderr.strip().splitlines()) == 1
     assert "Say hello to WHO." in runner.invoke(cli, ["info", "hello"]).output

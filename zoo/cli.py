@@ -43,6 +43,27 @@ class ZooGroup(click.Group):
         plugin_commands = get_registry().names("command")
         return sorted({*super().list_commands(ctx), *plugin_commands})
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The help's command list; a plugin's command shows its registered summary.
+
+        Plugin commands are not imported for the help, so a heavy or broken one
+        can neither slow `zoo --help` down nor break it.
+        """
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            builtin = self.commands.get(name)
+            if builtin is None:
+                summary = get_registry().get("command", name).summary
+                rows.append((name, _shorten(summary, limit)))
+            elif not builtin.hidden:
+                rows.append((name, builtin.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
@@ -80,6 +101,14 @@ class ZooGroup(click.Group):
         except (KeyboardInterrupt, click.Abort):
             click.echo("zoo: interrupted", err=True)
             sys.exit(130)
+
+
+def _shorten(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, cut at a word and ended with '...'."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    return line[: max(limit - 3, 1)].rsplit(" ", 1)[0].rstrip(",;:") + "..."
 
 
 def _fail(message: str) -> None:
