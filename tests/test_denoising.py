@@ -48,6 +48,8 @@ def test_default_conv_denoiser_is_the_chapters_network():
         ({"image_size": 32}, (2, 1, 32, 32)),
         ({"in_channels": 3, "image_size": 64, "widths": [16, 8, 8, 4]}, (2, 3, 64, 64)),
         ({}, (1, 1, 50, 37)),  # any size: padded inside, cropped back
+        ({}, (2, 1, 3, 5)),  # even smaller than the three halvings
+        ({"image_size": 5}, (1, 1, 5, 5)),
         ({"widths": "12,6"}, (1, 1, 28, 28)),
     ],
 )
@@ -61,7 +63,7 @@ def test_conv_denoiser_keeps_the_input_shape(config, shape):
     [
         ({"in_channels": 0}, "in_channels must be >= 1"),
         ({"widths": []}, "widths must be"),
-        ({"image_size": 4}, "too small"),
+        ({"image_size": 0}, "image_size must be >= 1"),
         ({"widths": "a,b"}, "expected a list"),
     ],
 )
@@ -120,6 +122,8 @@ def test_denoising_learns_on_digits(tmp_path):
 def test_sigma_is_a_task_option():
     with pytest.raises(ConfigError, match="sigma"):
         zoo.create_task("denoising", sigma=-1.0)
+    with pytest.raises(ConfigError, match="samples must be between 1 and 64"):
+        zoo.create_task("denoising", samples=1000)
     assert zoo.create_task("denoising", sigma="0.25").sigma == 0.25
 
 
@@ -200,3 +204,48 @@ def test_denoise_is_listed_as_a_plugin_command():
     listed = json.loads(invoke("list", "commands", "--json").output)
     assert [(row["name"], row["plugin"]) for row in listed] == [("denoise", "tasks")]
     assert "CHECKPOINT" in invoke("info", "denoise").output
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"dataset": "blobs"}, "task 'denoising' needs images"),
+        ({"task": "denoising", "name": "dense-ae"}, "task 'denoising' needs images"),
+        ({"dataset": "digits", "name": "dense-ae"}, "does not fit dataset 'digits'"),
+    ],
+)
+def test_a_model_data_or_task_mismatch_fails_before_a_folder_exists(tmp_path, options, fragment):
+    name = options.pop("name", "conv-denoiser")
+    with pytest.raises(ConfigError, match=fragment) as caught:
+        zoo.train(name, epochs=1, out=tmp_path / "run", verbose=False, **options)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_denoise_reads_every_input_before_writing_any(tmp_path, checkpoint):
+    good = _image(tmp_path / "good.png", (10, 10))
+    truncated = tmp_path / "cut.png"
+    Image.effect_noise((64, 64), 50).save(truncated)
+    truncated.write_bytes(truncated.read_bytes()[:200])  # a valid header, then nothing
+    out = tmp_path / "clean"
+    assert_one_line_error(invoke("denoise", checkpoint, good, truncated, "--out", out), "cut.png")
+    assert not out.exists() or not any(out.iterdir())
+    tiny = _image(tmp_path / "tiny.png", (5, 3))  # smaller than the encoder's three halvings
+    assert invoke("denoise", checkpoint, tiny, "--out", out).exit_code == 0
+    with Image.open(out / "tiny.png") as image:
+        assert image.size == (5, 3)
+
+
+def test_denoise_from_python_checks_its_input(tmp_path, checkpoint):
+    model = zoo.load(checkpoint)
+    one = _image(tmp_path / "one.png", (6, 6))
+    assert [p.name for p in denoise_files(checkpoint, str(one), tmp_path / "o")] == ["one.png"]
+    assert denoise(checkpoint, torch.rand(1, 9, 9)).shape == (1, 9, 9)  # a path works too
+    for images, fragment in (
+        (torch.rand(9, 9), "C x H x W or N x C x H x W"),
+        (torch.zeros(1, 9, 9, dtype=torch.uint8), "floats in"),
+        (torch.rand(3, 9, 9), "takes 1-channel images, got 3"),
+        (torch.rand(1, 9, 9) * 255, "values in"),
+    ):
+        with pytest.raises(ConfigError, match=fragment):
+            denoise(model, images)

@@ -60,6 +60,11 @@ def test_bad_size_is_a_config_error():
         zoo.create_dataset("digits", size=0)
 
 
+def test_a_size_that_cannot_fit_in_memory_is_refused_before_allocating():
+    with pytest.raises(DataError, match=r"digits: 1797 images of 1×100000×100000 need .* GiB"):
+        zoo.create_dataset("digits", size=100_000)
+
+
 # ---------------------------------------------------------------- mnist / fashion-mnist
 
 TRAIN_LABELS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 8, 9]
@@ -174,6 +179,12 @@ def test_splits_size_and_classes_by_name(tmp_path, isolated):
     assert zoo.create_dataset("fashion-mnist", root=root, classes=["ankle_boot", 0]).tensors[
         "y"
     ].tolist() == [0, 9, 9]
+    for spelling in ("Ankle-Boot", "ANKLE_BOOT"):  # case, - and _ do not matter
+        assert set(
+            zoo.create_dataset("fashion-mnist", root=root, classes=spelling).tensors["y"].tolist()
+        ) == {9}
+    t_shirts = zoo.create_dataset("fashion-mnist", root=root, classes="t-shirt")
+    assert set(t_shirts.tensors["y"].tolist()) == {0}  # one part of "T-shirt/top" is enough
     small = zoo.create_dataset("fashion-mnist", root=root, size=14)
     assert small.tensors["x"].shape[1:] == (1, 14, 14) and small.implies["image_size"] == 14
     assert small.tensors["x"].min() >= 0.0 and small.tensors["x"].max() <= 1.0
@@ -183,6 +194,8 @@ def test_bad_options_are_config_errors(tmp_path, isolated):
     root = str(write_idx(tmp_path / "data", packed=True))
     with pytest.raises(ConfigError, match=r"did you mean bag\?.*Ankle boot"):
         zoo.create_dataset("fashion-mnist", root=root, classes=["bagg"])
+    with pytest.raises(ConfigError, match=r"did you mean ankle_boot\?"):  # typed unquoted
+        zoo.create_dataset("fashion-mnist", root=root, classes=["ankle_bot"])
     with pytest.raises(ConfigError, match="'bag' is not a class of mnist"):
         zoo.create_dataset("mnist", root=root, classes=["bag"])
     with pytest.raises(ConfigError, match="split must be one of train, test, all"):
@@ -401,3 +414,15 @@ def test_an_image_truncated_after_build_fails_in_the_worker_with_one_line(tmp_pa
         list(data.batches(1, workers=1))
     message = str(caught.value)
     assert "\n" not in message and message.startswith(f"cannot decode image {path}")
+    # Through the trainer: the same line, and no half run folder left to block a rerun.
+    with pytest.raises(DataError, match="cannot decode image"):
+        zoo.train(
+            "conv-denoiser",
+            dataset="image-folder",
+            settings={"root": str(tmp_path / "photos"), "size": 16},
+            val_fraction=0,
+            epochs=1,
+            out=tmp_path / "run",
+            verbose=False,
+        )
+    assert not (tmp_path / "run").exists()

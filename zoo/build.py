@@ -65,8 +65,7 @@ def _call(entry: Entry, options: Mapping[str, Any]) -> Any:
         raise
     except (ValueError, TypeError) as exc:
         raise ConfigError(
-            f"{entry.kind} '{entry.name}' from {entry.origin} rejected its options "
-            f"{dict(options)}: {exc}"
+            f"{entry.kind} '{entry.name}' from {entry.origin} rejected its options: {exc}"
         ) from exc
 
 

@@ -289,6 +289,8 @@ def _render_info(info: dict[str, Any]) -> str:
             for key, value in info["defaults"].items()
         ]
         lines.append(_indent(_table(rows, ["KEY", "TYPE", "DEFAULT"])))
+    elif info["kind"] == "command":
+        lines.append(f"Usage: zoo {info['name']} --help shows its arguments and options")
     else:
         lines.append("Options: none")
     if info.get("doc"):

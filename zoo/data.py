@@ -143,7 +143,7 @@ class Data:
         """
         if self.tensors is None:
             return self
-        tensors = {name: _placed(t, device, channels_last) for name, t in self.tensors.items()}
+        tensors = {name: place(t, device, channels_last) for name, t in self.tensors.items()}
         return Data(tensors, implies=self.implies, info=self.info)
 
     def batches(
@@ -232,7 +232,7 @@ class Batches:
             for batch in self._loader:
                 if self.device is not None or self.channels_last:
                     batch = {
-                        k: _placed(v, self.device, self.channels_last, non_blocking)
+                        k: place(v, self.device, self.channels_last, non_blocking)
                         for k, v in batch.items()
                     }
                 yield batch
@@ -248,7 +248,7 @@ class Batches:
             raise type(exc)(original) from None
 
 
-def _placed(
+def place(
     tensor: torch.Tensor,
     device: torch.device | str | None,
     channels_last: bool,

@@ -161,7 +161,8 @@ def tile(
     label_height = line if labels is not None else 0
     cell_w = max(p.width for row in pictures for p in row) * scale
     if labels is not None:
-        cell_w = max(cell_w, *(_text_size(font, text)[0] for row in labels for text in row))
+        widest = max(_text_size(font, text)[0] for row in labels for text in row)
+        cell_w = max(cell_w, widest + 4)  # a little air between neighbouring labels
     cell_h = max(p.height for row in pictures for p in row) * scale + label_height
     columns = max(len(row) for row in pictures)
     top = line + padding if title else 0

@@ -132,7 +132,9 @@ class Entry:
 
         loaded = self.load()
         if self.kind == "command":  # a click command's own docstring is click's
-            return inspect.cleandoc(getattr(loaded, "help", None) or "")
+            text = inspect.cleandoc(getattr(loaded, "help", None) or "")
+            # click's "\b" lines (keep the next paragraph unwrapped) mean nothing here.
+            return "\n".join(line for line in text.splitlines() if line.strip() != "\b")
         return inspect.getdoc(loaded) or ""
 
     def as_dict(self) -> dict[str, Any]:

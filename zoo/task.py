@@ -80,7 +80,9 @@ class Task:
     """Base class of training recipes; subclass it and register it with `register_tasks`.
 
     Override `training_step` (required), and optionally `eval_step` (held-out
-    metrics), `configure_optimizers` (more than one optimizer, other settings),
+    metrics), `setup` (check the data, keep what it needs), `check_fit` (how
+    to try the model on two samples), `configure_optimizers` (more than one
+    optimizer, other settings),
     `start` (look at the untrained model), `epoch_end` (a picture per epoch)
     and `finish` (final pictures and metrics).
     """
@@ -98,6 +100,16 @@ class Task:
     def setup(self, model: nn.Module, data: Data, loss: nn.Module | None) -> None:
         """Called once before training; keeps the loss module as `self.loss`."""
         self.loss = loss
+
+    def check_fit(self, model: nn.Module, example: Batch) -> None:
+        """Raise if the model cannot take this data; called on two samples before training.
+
+        The default runs `forward` once. The trainer turns any error into one
+        line naming the model, the dataset and the task, before a run folder
+        exists. Override it for a task whose model is not called as `forward`
+        calls it.
+        """
+        self.forward(model, example)
 
     def forward(self, model: nn.Module, batch: Batch) -> Any:
         """Run the model on a batch, feeding it the tensors named in `inputs`."""

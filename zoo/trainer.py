@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -35,7 +36,7 @@ from zoo._version import __version__
 from zoo.build import create_dataset, create_loss, create_model, create_task
 from zoo.checkpoint import save
 from zoo.config import coerce, json_safe, resolve_config, route_settings
-from zoo.data import Data
+from zoo.data import Data, place
 from zoo.device import resolve_device
 from zoo.errors import ConfigError, TrainingError, ZooError
 from zoo.files import atomic_write_text
@@ -253,6 +254,16 @@ def _use_channels_last(choice: str, model: nn.Module, device: torch.device) -> b
     return has_conv and device.type in ("cpu", "cuda")
 
 
+def _remove_run(run_dir: Path, *, remove_folder: bool) -> None:
+    """Delete what a run wrote (config, metrics, pictures), and its folder if zoo made it."""
+    for name in ("config.json", "metrics.jsonl", "loss.png"):
+        with contextlib.suppress(OSError):
+            (run_dir / name).unlink()
+    if remove_folder:
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()  # only if empty: a task's own files are left alone
+
+
 def _seed_everything(seed: int) -> None:
     import numpy
 
@@ -320,13 +331,16 @@ class _Loop:
         self.channels_last = _use_channels_last(plan["memory_format"], self.model, self.device)
         plan["memory_format"] = "channels-last" if self.channels_last else "contiguous"
         train_data, held_out = data.split(plan["val_fraction"], plan["seed"])
-        place = {"channels_last": self.channels_last}
-        self.train_data: Data = train_data.to(self.device, **place)
-        self.held_out: Data | None = None if held_out is None else held_out.to(self.device, **place)
+        layout = {"channels_last": self.channels_last}
+        self.train_data: Data = train_data.to(self.device, **layout)
+        self.held_out: Data | None = (
+            None if held_out is None else held_out.to(self.device, **layout)
+        )
         self.model.to(self.device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.task.setup(self.model, self.train_data, loss)
+        self._check_fit(model_entry)
         self.optimizers = self.task.configure_optimizers(self.model, plan["lr"])
         self.step = Step(self.optimizers)
         self.generator = torch.Generator().manual_seed(plan["seed"])
@@ -347,6 +361,28 @@ class _Loop:
             "train": len(self.train_data),
             "held_out": len(held_out) if held_out else 0,
         }
+
+    def _check_fit(self, model_entry: Any) -> None:
+        """Try the model on two training samples, so a mismatch fails before any folder exists."""
+        plan = self.plan
+        example = self.train_data.example(2)
+        example = {name: place(t, self.device, self.channels_last) for name, t in example.items()}
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                self.task.check_fit(self.model, example)
+        except ZooError:
+            raise
+        except Exception as exc:
+            shapes = ", ".join(f"{k} {list(v)}" for k, v in self.train_data.sample_shapes.items())
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            default = f" (its default: {model_entry.dataset})" if model_entry.dataset else ""
+            raise ConfigError(
+                f"model '{plan['model']}' does not fit dataset '{plan['dataset']['name']}' "
+                f"({shapes}) under task '{plan['task']['name']}': "
+                f"{type(exc).__name__}: {first_line}; choose a dataset the model "
+                f"fits{default} or change the model's options"
+            ) from exc
 
     def open(self, run_dir: Path) -> None:
         """Use `run_dir` for every file of the run; write config.json there."""
@@ -544,12 +580,19 @@ def train(
     _check_out(out)
     loop = _Loop(plan, verbose)
     loop.prepare()  # data, model, task: every mistake surfaces before a folder is made
+    existed = out is not None and Path(out).exists()
     run_dir = _new_run_dir(plan["model"], out, runs_dir)
-    loop.open(run_dir)
-    loop.say(
-        f"training {plan['model']} on {plan['dataset']['name']} ({plan['task']['name']}) "
-        f"on {loop.device}; run folder {run_dir}"
-    )
-    run = loop.run()
+    try:
+        loop.open(run_dir)
+        loop.say(
+            f"training {plan['model']} on {plan['dataset']['name']} ({plan['task']['name']}) "
+            f"on {loop.device}; run folder {run_dir}"
+        )
+        run = loop.run()
+    except BaseException:
+        if not (run_dir / CHECKPOINT).exists():
+            # Nothing was trained yet: leave no half run behind to block a rerun with --out.
+            _remove_run(run_dir, remove_folder=not existed)
+        raise
     loop.say(f"done: {_format(run.metrics)}; weights in {run.checkpoint}")
     return run

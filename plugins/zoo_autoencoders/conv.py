@@ -38,7 +38,8 @@ class ConvDenoiser(nn.Module):
     for 28 as in the chapter, kernel 2 for 32 or 64). The network is fully
     convolutional: an image of another size is padded at its bottom and right
     edges up to the next size the decoder reproduces exactly, and the output is
-    cropped back, so any height and width go in and the same size comes out.
+    cropped back, so any height and width go in (even a few pixels) and the
+    same size comes out.
 
     Example:
         >>> import torch, zoo
@@ -47,6 +48,8 @@ class ConvDenoiser(nn.Module):
         torch.Size([2, 1, 28, 28])
         >>> model(torch.rand(1, 1, 50, 37)).shape
         torch.Size([1, 1, 50, 37])
+        >>> model(torch.rand(1, 1, 3, 5)).shape
+        torch.Size([1, 1, 3, 5])
     """
 
     def __init__(
@@ -61,18 +64,17 @@ class ConvDenoiser(nn.Module):
             raise ValueError(f"in_channels must be >= 1, got {in_channels}")
         if not widths or min(widths) < 1:
             raise ValueError(f"widths must be one or more channel counts >= 1, got {widths}")
+        if image_size < 1:
+            raise ValueError(f"image_size must be >= 1, got {image_size}")
         halvings = len(widths)
-        if image_size < 2**halvings:
-            raise ValueError(
-                f"image_size {image_size} is too small for {halvings} halvings "
-                f"(at least {2**halvings}); use fewer widths"
-            )
         self.in_channels = in_channels
         self.image_size = image_size
         # Sizes the decoder reproduces exactly are multiples of `half`; among
         # them, odd multiples need the kernel-3 start and even ones kernel 2.
         self._half = 2 ** (halvings - 1)
-        padded = -(-image_size // self._half) * self._half
+        # Below 2**halvings pixels the encoder would pool a side down to nothing.
+        self._smallest = 2**halvings
+        padded = -(-max(image_size, self._smallest) // self._half) * self._half
         first_kernel = 3 if (padded // self._half) % 2 else 2
         self._remainder = self._half if first_kernel == 3 else 0
 
@@ -83,11 +85,17 @@ class ConvDenoiser(nn.Module):
         self.decoder = nn.Sequential(*ups, nn.Conv2d(widths[0], in_channels, 3, padding=1))
 
     def _fitting(self, size: int) -> int:
-        """The smallest size >= `size` that the decoder reproduces exactly."""
+        """The smallest size >= `size` (and big enough to encode) that the decoder reproduces."""
+        size = max(size, self._smallest)
         step = 2 * self._half
         return size + (self._remainder - size) % step
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"conv-denoiser takes images shaped N x {self.in_channels} x H x W, "
+                f"got {tuple(x.shape)}"
+            )
         height, width = x.shape[-2:]
         fit_height, fit_width = self._fitting(height), self._fitting(width)
         padded = fit_height != height or fit_width != width

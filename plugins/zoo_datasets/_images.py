@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from zoo.errors import close_matches
+from zoo.errors import DataError, close_matches
 
 DIGIT_LABELS: tuple[str, ...] = tuple(str(digit) for digit in range(10))
 
@@ -22,7 +22,8 @@ _RESIZE_CHUNK = 4096
 
 
 def _normal(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split())
+    """Case, `_`, `-` and extra spaces do not matter: "Ankle-Boot" is "ankle boot"."""
+    return " ".join(name.replace("_", " ").replace("-", " ").lower().split())
 
 
 def class_indices(
@@ -30,11 +31,15 @@ def class_indices(
 ) -> list[int]:
     """Label values for a `classes` option: indices (ints or digit strings) or class names.
 
-    Names match case-insensitively, with `_` for a space ("ankle_boot"). An
-    empty list means every class and gives []. Raises ValueError naming the
-    valid classes for anything else.
+    Names match case-insensitively, with `_` or `-` for a space ("ankle_boot");
+    a name with a slash also matches each part ("T-shirt/top" is "t-shirt" or
+    "top"). An empty list means every class and gives []. Raises ValueError
+    naming the valid classes for anything else.
     """
     by_name = {_normal(name): index for index, name in enumerate(label_names)}
+    for index, name in enumerate(label_names):  # "T-shirt/top" is also "t-shirt" and "top"
+        for part in name.split("/") if "/" in name else ():
+            by_name.setdefault(_normal(part), index)
     chosen: set[int] = set()
     for item in classes:
         index: int | None = None
@@ -47,7 +52,13 @@ def class_indices(
             valid = f"0-{len(label_names) - 1}"
             if tuple(label_names) != DIGIT_LABELS[: len(label_names)]:
                 valid += f" or a name ({', '.join(label_names)})"
-            hint = close_matches(_normal(str(item)), by_name) if isinstance(item, str) else ""
+            # Suggest names as they can be typed unquoted: "ankle_boot", not "ankle boot".
+            typed = {name.replace(" ", "_"): name for name in by_name}
+            hint = (
+                close_matches(_normal(str(item)).replace(" ", "_"), typed)
+                if isinstance(item, str)
+                else ""
+            )
             raise ValueError(f"classes: {item!r} is not a class of {dataset}{hint}; valid: {valid}")
         chosen.add(index)
     return sorted(chosen)
@@ -63,10 +74,14 @@ def keep_classes(
     return images[mask], labels[mask]
 
 
-def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
-    """N×C×H×W floats in [0, 1] to N×C×size×size: bilinear, antialiased when shrinking, clipped."""
+def resize_images(images: torch.Tensor, size: int, dataset: str = "images") -> torch.Tensor:
+    """N×C×H×W floats in [0, 1] to N×C×size×size: bilinear, antialiased when shrinking, clipped.
+
+    A result too large for this machine's memory is refused (`check_memory`).
+    """
     if tuple(images.shape[-2:]) == (size, size):
         return images
+    check_memory(len(images), images.shape[1], size, dataset)
     shrinking = size < max(images.shape[-2:])
     parts = [
         F.interpolate(
@@ -87,3 +102,24 @@ def check_size(size: int) -> None:
     """Reject an image size below one pixel (ValueError, which zoo reports as a config error)."""
     if size < 1:
         raise ValueError(f"size must be at least 1 (pixels per side), got {size}")
+
+
+def check_memory(count: int, channels: int, size: int, dataset: str) -> None:
+    """Refuse, before allocating, images that would not fit in this machine's memory.
+
+    float32 images in memory take count × channels × size² × 4 bytes; more
+    than half the machine's memory is refused with a DataError.
+    """
+    import os
+
+    needed = count * channels * size * size * 4
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on this platform: no check
+        return
+    if needed > total // 2:
+        raise DataError(
+            f"{dataset}: {count} images of {channels}×{size}×{size} need "
+            f"{needed / 2**30:.1f} GiB in memory, more than half of this machine's "
+            f"{total / 2**30:.1f} GiB; choose a smaller size or fewer classes"
+        )

@@ -32,7 +32,7 @@ def digits(size: int = 28, classes: Sequence[int | str] = ()) -> zoo.Data:
     images = torch.tensor(bunch.images, dtype=torch.float32).div_(16.0).unsqueeze(1)
     labels = torch.tensor(bunch.target, dtype=torch.int64)
     images, labels = keep_classes(images, labels, wanted)
-    x = resize_images(images, size).clamp_(0.0, 1.0).contiguous()
+    x = resize_images(images, size, "digits").clamp_(0.0, 1.0).contiguous()
     return zoo.Data(
         {"x": x, "y": labels},
         implies={"in_channels": 1, "image_size": size},

@@ -98,7 +98,15 @@ def mnist(
     size: int = 28,
     download: bool = False,
 ) -> zoo.Data:
-    """MNIST handwritten digits from local IDX files (see the module docstring for where).
+    """MNIST handwritten digits (70 000, 28×28) from local IDX files, held in memory.
+
+    The four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+    t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each may end in .gz) are
+    looked for in `root` when given (and only there), else in $ZOO_DATA_DIR,
+    then in zoo's cache folder ($ZOO_CACHE_DIR, $XDG_CACHE_HOME/zoo or
+    ~/.cache/zoo, under datasets/); in each folder directly or in
+    torchvision's MNIST/raw/. Files that are gzipped or not in torchvision's
+    layout are unpacked once into the cache, never beside the originals.
 
     Tensors: `x` (float32, N×1×size×size in [0, 1]) and `y` (int64 digit).
     `split` is train (60 000), test (10 000) or all; `classes` keeps some
@@ -115,10 +123,19 @@ def fashion_mnist(
     size: int = 28,
     download: bool = False,
 ) -> zoo.Data:
-    """Fashion-MNIST clothing images from local IDX files (see the module docstring for where).
+    """Fashion-MNIST clothing images (70 000, 28×28) from local IDX files, held in memory.
+
+    The four IDX files are looked for as for mnist (`root`, else
+    $ZOO_DATA_DIR, then the cache), and also where Debian's package
+    dataset-fashion-mnist installs them, /usr/share/datasets/fashion-mnist
+    (searched after $ZOO_DATA_DIR). As there, files are unpacked into zoo's
+    cache when needed, never beside the originals.
 
     Tensors: `x` (float32, N×1×size×size in [0, 1]) and `y` (int64 label).
-    `classes` takes indices or names, any case: `--set classes=bag,"ankle boot"`.
+    The ten classes: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat,
+    5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot. `classes` takes
+    indices or names, any case, `_` or `-` for a space:
+    `--set classes=bag,ankle_boot`. `split` and `download` work as for mnist.
     """
     return _load(_fashion_kind(), root, split, classes, size, download)
 
@@ -148,7 +165,7 @@ def _load(
         raise DataError(
             f"{kind.name} ({split}) in {torchvision_root} has no samples of classes {chosen}"
         )
-    x = resize_images(images.unsqueeze(1).to(torch.float32).div_(255.0), size)
+    x = resize_images(images.unsqueeze(1).to(torch.float32).div_(255.0), size, kind.name)
     return zoo.Data(
         {"x": x.contiguous(), "y": labels},
         implies={"in_channels": 1, "image_size": size},
@@ -356,10 +373,16 @@ def _read(
     try:
         dataset = reader(str(root), train=split == "train", download=fetch)
     except (RuntimeError, OSError, ValueError, AssertionError, EOFError) as exc:
-        doing = "download" if fetch else "read"
+        raw = root / kind.layout / "raw"
+        # torchvision's download errors run over several lines, one per mirror tried.
+        reason = " ".join(str(exc).split())
+        if fetch:
+            raise DataError(
+                f"{kind.name}: could not download the IDX files into {raw} ({reason}); "
+                f"without a network, copy them there or pass --set root=DIR"
+            ) from exc
         raise DataError(
-            f"{kind.name}: torchvision could not {doing} the IDX files in "
-            f"{root / kind.layout / 'raw'}: {exc}"
+            f"{kind.name}: torchvision could not read the IDX files in {raw}: {reason}"
         ) from exc
     if fetch:
         _check_files({name: root / kind.layout / "raw" / name for name in IDX_FILES})

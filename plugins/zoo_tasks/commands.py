@@ -15,7 +15,8 @@ import click
     "out_dir",
     type=click.Path(path_type=Path),
     required=True,
-    help="Folder for the denoised images (same file names).",
+    help="Folder for the denoised images (same file names; formats other than PNG and "
+    "JPEG come out as .png).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace files that already exist in --out.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
@@ -31,7 +32,9 @@ def denoise_command(
     """Denoise IMAGES (PNG or JPEG) with the model in CHECKPOINT; write them to --out.
 
     Each image comes out at its own size, in the model's colours (grayscale
-    for a model trained on grayscale images), under its own file name.
+    for a model trained on grayscale images), under its own file name; BMP,
+    WebP, TIFF and GIF inputs come out as PNG. Every input is read before
+    anything is written.
 
     \b
     Example:

@@ -22,6 +22,8 @@ from zoo.images import check_image, read_image, tile, write_gif, write_image
 HELD_OUT_NOISE_SEED = 1234
 # progress.gif keeps at most this many frames (every k-th epoch beyond that).
 MAX_FRAMES = 60
+# Rows in samples.png and progress.gif: more would make pictures nobody can read.
+MAX_SAMPLES = 64
 
 
 def add_noise(
@@ -48,7 +50,8 @@ class Denoising(zoo.Task):
     images (with the same noise every epoch), `denoised_mse` and
     `denoised_psnr` (the model's output against the clean image) next to
     `noisy_mse` and `noisy_psnr` (the noisy input against the clean image:
-    what the model has to beat). PSNR is averaged per image, in dB.
+    what the model has to beat). PSNR is averaged per image, in dB; an image
+    identical to the clean one (sigma 0) counts as 100 dB.
 
     Pictures: `samples.png` (a row per held-out image: noisy | denoised |
     clean) and `progress.gif` (those images through the model before training
@@ -60,13 +63,24 @@ class Denoising(zoo.Task):
     def __init__(self, sigma: float = 0.5, samples: int = 8) -> None:
         if sigma < 0.0:
             raise ValueError(f"sigma must be >= 0, got {sigma}")
-        if samples < 1:
-            raise ValueError(f"samples must be >= 1, got {samples}")
+        if not 1 <= samples <= MAX_SAMPLES:
+            raise ValueError(f"samples must be between 1 and {MAX_SAMPLES}, got {samples}")
         super().__init__(sigma=sigma, samples=samples)
         self.sigma = sigma
         self.samples = samples
         self._generator: torch.Generator | None = None
         self._frames: list = []
+
+    def setup(self, model, data, loss):
+        shape = data.sample_shapes.get("x")
+        if shape is None or len(shape) != 3 or shape[0] not in (1, 3):
+            got = "no 'x'" if shape is None else f"x of shape {shape}"
+            raise zoo.ConfigError(
+                f"task 'denoising' needs images: x shaped C x H x W with 1 or 3 channels; "
+                f"the data give {got}; use an image dataset such as digits, fashion-mnist "
+                "or image-folder"
+            )
+        super().setup(model, data, loss)
 
     def training_step(self, model, batch, step):
         clean = batch["x"]
@@ -133,7 +147,8 @@ class Denoising(zoo.Task):
             self._noisy,
             self._last_denoised,
             self._clean,
-            title=f"{self._shown} images, noise sigma {self.sigma:g}, after {run.epoch} epochs",
+            title=f"{self._shown} images, noise sigma {self.sigma:g}, after {run.epoch} "
+            f"epoch{'' if run.epoch == 1 else 's'}",
         )
         return {}
 
@@ -180,22 +195,63 @@ def _channels(model: nn.Module) -> int:
     return int(channels)
 
 
+def _model(model: nn.Module | str | os.PathLike[str], device: str) -> nn.Module:
+    """A model as given, or loaded from a checkpoint path onto `device`."""
+    if isinstance(model, nn.Module):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return zoo.load(model, device=str(zoo.resolve_device(device)))
+    raise zoo.ConfigError(
+        f"model must be a torch module or a checkpoint path, not {type(model).__name__}"
+    )
+
+
 @torch.no_grad()
-def denoise(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+def denoise(
+    model: nn.Module | str | os.PathLike[str], images: torch.Tensor, *, device: str = "auto"
+) -> torch.Tensor:
     """Run a denoising model on images in [0, 1] (C x H x W or N x C x H x W); same shape out.
 
+    `model` is a model or a checkpoint path (loaded onto `device`). The
+    result is clipped to [0, 1] and on the CPU.
+
     Example:
-        >>> model = zoo.create_model("conv-denoiser")  # or zoo.load("…/model.safetensors")
+        >>> model = zoo.create_model("conv-denoiser")  # or "…/model.safetensors"
         >>> denoise(model, torch.rand(1, 28, 28)).shape
         torch.Size([1, 28, 28])
     """
+    model = _model(model, device)
+    channels = _channels(model)
+    if not isinstance(images, torch.Tensor) or images.ndim not in (3, 4):
+        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise zoo.ConfigError(f"images must be a tensor C x H x W or N x C x H x W, got {got}")
+    if not images.is_floating_point():
+        raise zoo.ConfigError(
+            f"images must be floats in [0, 1], got {images.dtype}; "
+            "convert 8-bit pixels with images.float() / 255"
+        )
     single = images.ndim == 3
     batch = images[None] if single else images
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    if batch.shape[1] != channels:
+        raise zoo.ConfigError(
+            f"the model takes {channels}-channel images, got {batch.shape[1]} channels"
+        )
+    if batch.numel() and (batch.min() < 0 or batch.max() > 1):
+        raise zoo.ConfigError(
+            f"images must have values in [0, 1], got {batch.min().item():g}.."
+            f"{batch.max().item():g}; divide 8-bit pixels by 255"
+        )
+    parameter = next(model.parameters(), None)
+    on = parameter.device if parameter is not None else torch.device("cpu")
     was_training = model.training
     model.eval()
     try:
-        out = model(batch.to(device=device, dtype=torch.float32))
+        out = model(batch.to(device=on, dtype=torch.float32))
+    except (RuntimeError, ValueError) as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise zoo.ConfigError(
+            f"the model cannot take images of shape {tuple(batch.shape)}: {first_line}"
+        ) from exc
     finally:
         model.train(was_training)
     if not isinstance(out, torch.Tensor) or out.shape != batch.shape:
@@ -210,7 +266,7 @@ def denoise(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 def denoise_files(
     model: nn.Module | str | os.PathLike[str],
-    images: Iterable[str | os.PathLike[str]],
+    images: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
     *,
     overwrite: bool = False,
@@ -218,27 +274,26 @@ def denoise_files(
 ) -> list[Path]:
     """Denoise image files into `out_dir`: same names, same sizes; returns the files written.
 
-    `model` is a loaded model or a checkpoint path. Every input is checked
-    before anything is written: unreadable images, two inputs with the same
-    file name, or an output that exists (unless `overwrite`) or would replace
-    its own input raise a `zoo` error naming the file.
+    `model` is a loaded model or a checkpoint path; `images` one path or
+    several. Every input is read before anything is written: an unreadable
+    image, two inputs with the same file name, or an output that exists
+    (unless `overwrite`) or would replace its own input raise a `zoo` error
+    naming the file, and nothing is written.
     """
-    if not isinstance(model, nn.Module):
-        model = zoo.load(model, device=str(zoo.resolve_device(device)))
+    model = _model(model, device)
     channels = _channels(model)
-    paths = [Path(p) for p in images]
+    paths = [Path(images)] if isinstance(images, (str, os.PathLike)) else [Path(p) for p in images]
     if not paths:
         raise zoo.ConfigError("no images given")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise zoo.ConfigError(f"--out {out} exists and is not a folder")
+        raise zoo.ConfigError(f"{out} exists and is not a folder; choose another output folder")
     targets = _targets(paths, out, overwrite)
-    for path in paths:  # a bad input fails the whole call before anything is written
+    for path in paths:  # headers first: a wrong file fails fast, before any decoding
         check_image(path)
-    return [
-        write_image(denoise(model, read_image(path, channels)), target)
-        for path, target in zip(paths, targets, strict=True)
-    ]
+    pictures = [read_image(path, channels) for path in paths]
+    cleaned = [denoise(model, picture) for picture in pictures]
+    return [write_image(image, target) for image, target in zip(cleaned, targets, strict=True)]
 
 
 def _targets(paths: Sequence[Path], out: Path, overwrite: bool) -> list[Path]:
@@ -250,12 +305,17 @@ def _targets(paths: Sequence[Path], out: Path, overwrite: bool) -> list[Path]:
         if name in seen:
             raise zoo.ConfigError(
                 f"{path} and {seen[name]} would both be written to {target}; "
-                "denoise them into different --out folders"
+                "denoise them into different output folders"
             )
         seen[name] = path
         if path.exists() and target.exists() and target.resolve() == path.resolve():
-            raise zoo.ConfigError(f"{target} would overwrite its own input; choose another --out")
+            raise zoo.ConfigError(
+                f"{target} would overwrite its own input; choose another output folder"
+            )
         if target.exists() and not overwrite:
-            raise zoo.ConfigError(f"{target} exists; pass --overwrite or choose another --out")
+            raise zoo.ConfigError(
+                f"{target} exists; overwrite it (--overwrite, overwrite=True) "
+                "or choose another output folder"
+            )
         targets.append(target)
     return targets
