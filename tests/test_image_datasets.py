@@ -314,7 +314,6 @@ def pets(tmp_path: Path) -> Path:
     save_image(root / "cat" / "a.jpg", (255, 0, 0), (9, 30))
     save_image(root / "cat" / "deep" / "c.PNG", (255, 0, 0))
     (root / "cat" / "notes.txt").write_text("not an image, not listed")
-    (root / "empty").mkdir()
     return root
 
 
@@ -361,6 +360,12 @@ def test_a_corrupt_image_fails_at_build_naming_the_file(pets):
     with pytest.raises(DataError, match="is not a readable image") as caught:
         zoo.create_dataset("image-folder", root=str(pets))
     assert str(pets / "dog" / "broken.png") in str(caught.value)
+
+
+def test_an_empty_class_folder_is_an_error_not_a_label_shift(pets):
+    (pets / "empty").mkdir()
+    with pytest.raises(DataError, match=r"class folder .*empty has no images"):
+        zoo.create_dataset("image-folder", root=str(pets))
 
 
 def test_folders_without_images_or_root_are_errors(tmp_path):

@@ -78,6 +78,14 @@ def _scan(folder: Path) -> tuple[list[Path], list[int] | None, list[str]]:
     entries = [entry for entry in entries if not entry.name.startswith(".")]
     top = [Path(e.path) for e in entries if e.is_file() and _is_image(e.name)]
     classes = [(e.name, _images_under(Path(e.path))) for e in entries if e.is_dir()]
+    empty = [name for name, images in classes if not images]
+    if empty and len(empty) < len(classes):
+        # Skipping it would quietly renumber every later class, so ask instead.
+        raise DataError(
+            f"image folder {folder}: class folder {folder / empty[0]} has no images; "
+            "add images to it, or move it out of the folder (labels are the sorted "
+            "class folder names)"
+        )
     classes = [(name, images) for name, images in classes if images]
     if classes and top:
         raise DataError(

@@ -5,7 +5,9 @@ Where the four IDX files are looked for, in order:
      a silent switch to other data);
   2. otherwise `$ZOO_DATA_DIR`, then (Fashion-MNIST only) Debian's
      /usr/share/datasets/fashion-mnist (package dataset-fashion-mnist), then
-     `<cache>/datasets`, where a `download=true` without root puts them.
+     `<cache>/datasets`.
+`download=true` (when no files are found) fetches them into `root`, else
+`$ZOO_DATA_DIR`, else `<cache>/datasets`, where later runs find them.
 Each folder may hold torchvision's layout (`MNIST/raw/...`,
 `FashionMNIST/raw/...`) or the files themselves, gzipped or not. Files in
 torchvision's layout are read where they are; others are unpacked once into
@@ -16,14 +18,12 @@ so a damaged file is an error naming it rather than a crash inside torchvision.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import math
 import os
 import shutil
 import struct
-import tempfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ import torch
 
 import zoo
 from zoo.errors import DataError
+from zoo.files import atomic_write
 from zoo_datasets._images import (
     DIGIT_LABELS,
     check_size,
@@ -225,11 +226,14 @@ def _locate(kind: _Kind, root: str, download: bool) -> tuple[Path, dict[str, Pat
         return target, {name: raw / name for name in IDX_FILES}, True
     searched = ", ".join(f"{base}{'' if base.is_dir() else ' (missing)'}" for base in roots)
     found_some = f" ({'; '.join(partial)})" if partial else ""
+    if root:
+        get = "check --set root (or leave it unset to search ZOO_DATA_DIR and the cache), "
+    else:
+        get = f"--set root=DIR, or set ZOO_DATA_DIR=DIR, {kind.install_hint}"
     raise DataError(
         f"{kind.name}: IDX files not found; searched {searched}, each directly and in "
         f"{kind.layout}/raw/{found_some}. Expected {', '.join(IDX_FILES)} (each may end in .gz). "
-        f"Get them: --set root=DIR, or set ZOO_DATA_DIR=DIR, {kind.install_hint}"
-        "or --set download=true with a network"
+        f"Get them: {get}or --set download=true with a network"
     )
 
 
@@ -323,42 +327,21 @@ def _fresh(target: Path, source: Path, length: int) -> bool:
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
-    """Unpack `source` into a temp file beside `target`, fsync, then rename over it."""
-    try:
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise DataError(
-            f"cannot write in {target.parent}: {exc.strerror or exc}; "
-            "set ZOO_CACHE_DIR to a writable folder"
-        ) from exc
-    try:
-        with os.fdopen(handle, "wb") as out:
-            try:
-                with (
-                    gzip.open(source, "rb")
-                    if source.suffix == ".gz"
-                    else open(source, "rb") as stream
-                ):
-                    shutil.copyfileobj(stream, out, 1 << 20)
-            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                raise DataError(f"{source} is damaged ({exc}); fetch the file again") from exc
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-    except OSError as exc:
-        _remove(temp)
-        raise DataError(
-            f"cannot unpack {source} into {target.parent}: {exc.strerror or exc}; "
-            "set ZOO_CACHE_DIR to a writable folder"
-        ) from exc
-    except BaseException:
-        _remove(temp)
-        raise
+    """Unpack `source` into `target` atomically (zoo.files): a reader never sees half a file."""
 
+    def write(temp: str) -> None:
+        with (
+            open(temp, "wb") as out,
+            gzip.open(source, "rb") if source.suffix == ".gz" else open(source, "rb") as stream,
+        ):
+            shutil.copyfileobj(stream, out, 1 << 20)
 
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+    try:
+        atomic_write(target, write, error=DataError)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(f"{source} is damaged ({exc}); fetch the file again") from exc
+    except DataError as exc:
+        raise DataError(f"{exc}; set ZOO_CACHE_DIR to a writable folder") from exc
 
 
 def _read(
