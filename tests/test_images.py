@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from zoo.errors import DataError
-from zoo.images import check_image, read_image, tile, write_gif, write_image
+from zoo.images import check_image, open_image, read_image, tile, write_gif, write_image
 
 
 def test_write_then_read_keeps_pixels_and_size(tmp_path):
@@ -59,3 +60,17 @@ def test_write_gif_loops_and_holds_the_last_frame(tmp_path):
         assert gif.info["duration"] == 1000
     with pytest.raises(DataError, match="no frames"):
         write_gif([], tmp_path / "empty.gif")
+
+
+def test_open_image_turns_photos_upright_and_scales_16_bit(tmp_path):
+    wide = Image.new("RGB", (6, 2), (255, 0, 0))
+    exif = wide.getexif()
+    exif[0x0112] = 6  # EXIF orientation: the camera was turned; show it rotated 90°
+    wide.save(tmp_path / "turned.jpg", exif=exif)
+    assert read_image(tmp_path / "turned.jpg").shape == (3, 6, 2)  # upright: 2 wide, 6 high
+    deep = Image.fromarray(np.full((3, 4), 65535, dtype=np.uint16))
+    deep.save(tmp_path / "deep.png")
+    assert open_image(tmp_path / "deep.png", "L").getpixel((0, 0)) == 255  # not clipped junk
+    assert read_image(tmp_path / "deep.png", channels=1).min() == 1.0
+    with pytest.raises(DataError, match="'L' \\(grayscale\\) or 'RGB'"):
+        open_image(tmp_path / "deep.png", "CMYK")

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = [
     "IMAGE_SUFFIXES",
     "check_image",
+    "from_pil",
+    "open_image",
     "read_image",
     "tile",
     "to_pil",
@@ -49,9 +51,24 @@ def _missing(path: Path) -> DataError | None:
     return DataError(f"{path}: {what}; give an image file (PNG or JPEG)")
 
 
+def _decode_errors() -> tuple[type[BaseException], ...]:
+    """What PIL raises for a file it cannot decode (UnidentifiedImageError is an OSError)."""
+    from PIL import Image
+
+    return (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
+
+
+def _unreadable(path: Path, exc: BaseException) -> DataError:
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, (UnidentifiedImageError, Image.DecompressionBombError)):
+        return DataError(f"{path}: not an image zoo can read ({exc})")
+    return DataError(f"{path}: cannot read the image: {exc}")
+
+
 def check_image(path: str | os.PathLike[str]) -> tuple[int, int]:
     """Check that a file is an image PIL can open, from its header; return (width, height)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     path = Path(path)
     missing = _missing(path)
@@ -60,43 +77,58 @@ def check_image(path: str | os.PathLike[str]) -> tuple[int, int]:
     try:
         with Image.open(path) as image:
             return image.size
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: not an image zoo can read ({exc})") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{path}: cannot read the image: {exc}") from exc
+    except _decode_errors() as exc:
+        raise _unreadable(path, exc) from exc
 
 
-def read_image(path: str | os.PathLike[str], channels: int = 3) -> torch.Tensor:
-    """Read an image file as a float tensor C x H x W in [0, 1] (C = 1 or 3).
+def open_image(path: str | os.PathLike[str], mode: str = "RGB") -> PILImage.Image:
+    """Decode an image file into a PIL image in `mode` ("L" or "RGB"), turned upright.
 
-    Colour is converted to the channels asked for; transparency is dropped.
-    Any unreadable file raises `DataError` naming it.
+    EXIF orientation is applied, transparency dropped, and 16-bit grayscale
+    scaled (not clipped) to 8 bits. Any unreadable file raises `DataError`
+    naming it.
     """
     import numpy
-    import torch
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps
 
-    if channels not in (1, 3):
-        raise DataError(f"images have 1 or 3 channels, not {channels}")
+    if mode not in ("L", "RGB"):
+        raise DataError(f"images are read as 'L' (grayscale) or 'RGB', not {mode!r}")
     path = Path(path)
     missing = _missing(path)
     if missing is not None:
         raise missing
     try:
-        with Image.open(path) as image:
-            image.load()
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened)
             if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grayscale
-                array = numpy.asarray(image, dtype=numpy.float32) / 65535.0
-                pixels = torch.from_numpy(array.copy()).clamp(0, 1)[None]
-                return pixels if channels == 1 else pixels.expand(3, -1, -1).contiguous()
-            converted = image.convert("L" if channels == 1 else "RGB")
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: not an image zoo can read ({exc})") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{path}: cannot read the image: {exc}") from exc
-    array = numpy.asarray(converted, dtype=numpy.uint8)
-    pixels = torch.from_numpy(array.copy()).float().div_(255.0)
-    return pixels[None] if pixels.ndim == 2 else pixels.permute(2, 0, 1).contiguous()
+                wide = numpy.asarray(image, dtype=numpy.float64)
+                scale = 65535.0 if wide.max(initial=0) > 255 else 255.0
+                image = Image.fromarray((wide / scale * 255).round().clip(0, 255).astype("uint8"))
+            return image.convert(mode)
+    except _decode_errors() as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def from_pil(image: PILImage.Image) -> torch.Tensor:
+    """An 8-bit PIL image (L or RGB) as a float tensor C x H x W in [0, 1]."""
+    import numpy
+    import torch
+
+    pixels = torch.from_numpy(numpy.array(image, dtype=numpy.uint8, copy=True))
+    if pixels.ndim == 2:
+        pixels = pixels.unsqueeze(-1)
+    return pixels.permute(2, 0, 1).to(torch.float32).div_(255.0).contiguous()
+
+
+def read_image(path: str | os.PathLike[str], channels: int = 3) -> torch.Tensor:
+    """Read an image file as a float tensor C x H x W in [0, 1] (C = 1 or 3).
+
+    The file is decoded by `open_image` (upright, colours converted to the
+    channels asked for). Any unreadable file raises `DataError` naming it.
+    """
+    if channels not in (1, 3):
+        raise DataError(f"images have 1 or 3 channels, not {channels}")
+    return from_pil(open_image(path, "L" if channels == 1 else "RGB"))
 
 
 def to_pil(image: torch.Tensor) -> PILImage.Image:

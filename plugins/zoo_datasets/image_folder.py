@@ -11,19 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch.utils.data import Dataset
 
 import zoo
 from zoo.errors import DataError
+from zoo.images import IMAGE_SUFFIXES, check_image, from_pil, open_image
 from zoo_datasets._images import check_size
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-
-# What PIL raises for a file it cannot decode (UnidentifiedImageError is an OSError).
-_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 
 
 def image_folder(root: str = "", size: int = 64, channels: int = 3) -> zoo.Data:
@@ -46,7 +41,10 @@ def image_folder(root: str = "", size: int = 64, channels: int = 3) -> zoo.Data:
         raise DataError(f"image folder {folder} does not exist or is not a folder; check root")
     paths, labels, label_names = _scan(folder)
     for path in paths:
-        _check_header(path)
+        try:
+            check_image(path)
+        except DataError as exc:
+            raise DataError(f"{exc}; remove it or move it out of the folder") from exc
     dataset = ImageFiles([str(p) for p in paths], labels, size, "L" if channels == 1 else "RGB")
     return zoo.Data(
         dataset=dataset,
@@ -57,7 +55,7 @@ def image_folder(root: str = "", size: int = 64, channels: int = 3) -> zoo.Data:
 
 
 def _is_image(name: str) -> bool:
-    return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+    return not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
 
 
 def _images_under(folder: Path) -> list[Path]:
@@ -101,18 +99,8 @@ def _scan(folder: Path) -> tuple[list[Path], list[int] | None, list[str]]:
         return top, None, []
     raise DataError(
         f"image folder {folder} has no images: expected files ending in "
-        f"{' '.join(IMAGE_EXTENSIONS)} in it, or in class subfolders (one per label)"
+        f"{' '.join(IMAGE_SUFFIXES)} in it, or in class subfolders (one per label)"
     )
-
-
-def _check_header(path: Path) -> None:
-    try:
-        with Image.open(path) as image:
-            image.size  # noqa: B018 (reading the header is the check)
-    except _DECODE_ERRORS as exc:
-        raise DataError(
-            f"{path} is not a readable image ({exc}); remove it or move it out of the folder"
-        ) from exc
 
 
 class ImageFiles(Dataset):
@@ -130,11 +118,10 @@ class ImageFiles(Dataset):
     def __getitem__(self, index: int) -> torch.Tensor | tuple[torch.Tensor, int]:
         path = self.paths[index]
         try:
-            with Image.open(path) as opened:
-                image = ImageOps.exif_transpose(opened).convert(self.mode)
-        except _DECODE_ERRORS as exc:
-            raise DataError(f"cannot decode image {path}: {exc}") from exc
-        x = _to_tensor(_fit(image, self.size))
+            image = open_image(path, self.mode)
+        except DataError as exc:
+            raise DataError(f"{exc}; remove it or move it out of the folder") from exc
+        x = from_pil(_fit(image, self.size))
         if self.labels is None:
             return x
         return x, self.labels[index]
@@ -149,10 +136,3 @@ def _fit(image: Image.Image, size: int) -> Image.Image:
         image = image.resize((new_width, new_height), Image.Resampling.BILINEAR)
     left, top = (new_width - size) // 2, (new_height - size) // 2
     return image.crop((left, top, left + size, top + size))
-
-
-def _to_tensor(image: Image.Image) -> torch.Tensor:
-    pixels = torch.from_numpy(np.array(image, dtype=np.uint8, copy=True))
-    if pixels.ndim == 2:
-        pixels = pixels.unsqueeze(-1)
-    return pixels.permute(2, 0, 1).to(torch.float32).div_(255.0).contiguous()
