@@ -187,6 +187,9 @@ def test_denoise_errors_name_the_file_and_write_nothing(tmp_path, checkpoint):
     assert_one_line_error(
         invoke("denoise", checkpoint, good, twin, "--out", tmp_path / "o2"), "both"
     )
+    assert_one_line_error(
+        invoke("denoise", checkpoint, good, good, "--out", tmp_path / "o3"), "listed twice"
+    )
 
 
 def test_denoise_needs_an_image_model(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import zoo
+import zoo.trainer
 from zoo.errors import ConfigError, TrainingError
 
 TINY = {"n_samples": 60}
@@ -102,6 +103,16 @@ def test_no_held_out_split(tmp_path):
         ({"batch_size": 2.5}, "batch_size=2.5 is not valid: expected an integer"),
         ({"lr": -1.0}, "lr must be a number > 0, got -1.0"),
         ({"lr": "fast"}, "lr='fast' is not valid: expected a number"),
+        ({"lr": float("nan")}, "lr must be a number > 0, got nan"),
+        ({"val_fraction": float("nan")}, "val_fraction must be a number >= 0 and < 1, got nan"),
+        (
+            {"loss": "cross-entropy"},
+            "loss 'cross-entropy' does not suit task 'reconstruction'.*mse",
+        ),
+        (
+            {"loss": "bce"},
+            "loss 'bce' cannot score model 'dense-ae'.*between 0 and 1.*another --loss",
+        ),
         ({"val_fraction": 1.0}, "val_fraction must be a number >= 0 and < 1, got 1.0"),
         ({"seed": -1}, "seed must be an integer >= 0"),
         ({"dataset": "blob"}, "did you mean blobs"),
@@ -203,6 +214,35 @@ def test_interrupt_saves_the_weights_so_far(tmp_path, make_plugin):
         )
     kept = zoo.load(out / "model.safetensors")
     assert kept.zoo_spec.metrics["interrupted_in_epoch"] == 2
+
+
+def test_one_blob_gets_no_linear_probe(tmp_path):
+    run = tiny_run(tmp_path / "r", settings={**TINY, "centers": 1})
+    assert "code_linear_accuracy" not in run.metrics
+    assert (tmp_path / "r" / "codes.png").exists()
+
+
+def test_an_interrupt_between_epochs_names_the_epoch_that_never_ran(tmp_path, monkeypatch):
+    save = zoo.trainer._Loop._save
+
+    def save_then_interrupt(loop, record):
+        save(loop, record)
+        raise KeyboardInterrupt  # as if Ctrl-C came right after epoch 1 was saved
+
+    monkeypatch.setattr(zoo.trainer._Loop, "_save", save_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_run(tmp_path / "r", epochs=3)
+    kept = zoo.load(tmp_path / "r" / "model.safetensors")
+    assert kept.zoo_spec.metrics["epoch"] == 1
+    assert kept.zoo_spec.metrics["interrupted_in_epoch"] == 2
+
+
+def test_a_task_refuses_losses_without_its_tag_and_accepts_those_with_it(tmp_path):
+    elementwise = {e.name for e in zoo.list_entries("loss", tags=["elementwise"])}
+    assert {"mse", "l1", "huber", "smooth-l1", "bce", "bce-with-logits"} <= elementwise
+    assert "cross-entropy" not in elementwise
+    run = tiny_run(tmp_path / "r", loss="l1", epochs=1)
+    assert run.config["loss"]["name"] == "l1"
 
 
 def test_conv_models_train_channels_last_on_cpu_unless_told_otherwise(tmp_path):

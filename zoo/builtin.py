@@ -30,34 +30,42 @@ def register_inits(register: Callable[..., None]) -> None:
 
 @hookimpl
 def register_losses(register: Callable[..., None]) -> None:
-    """Register mse, l1, huber, smooth-l1, bce, bce-with-logits and cross-entropy."""
-    register("mse", "torch.nn:MSELoss", summary="Mean squared error.", tags=("regression",))
-    register("l1", "torch.nn:L1Loss", summary="Mean absolute error.", tags=("regression",))
+    """Register mse, l1, huber, smooth-l1, bce, bce-with-logits and cross-entropy.
+
+    "elementwise" marks a loss that compares output and target element by
+    element, which is what reconstruction-like tasks ask for (`Task.loss_tags`).
+    """
+    register(
+        "mse", "torch.nn:MSELoss", summary="Mean squared error.", tags=("regression", "elementwise")
+    )
+    register(
+        "l1", "torch.nn:L1Loss", summary="Mean absolute error.", tags=("regression", "elementwise")
+    )
     register(
         "huber",
         "torch.nn:HuberLoss",
         defaults={"delta": 1.0},
         summary="Huber loss: squared near zero, linear beyond delta.",
-        tags=("regression",),
+        tags=("regression", "elementwise"),
     )
     register(
         "smooth-l1",
         "torch.nn:SmoothL1Loss",
         defaults={"beta": 1.0},
         summary="Smooth L1 loss: L1 with a quadratic zone of width beta.",
-        tags=("regression",),
+        tags=("regression", "elementwise"),
     )
     register(
         "bce",
         "torch.nn:BCELoss",
         summary="Binary cross-entropy on probabilities in [0, 1].",
-        tags=("classification",),
+        tags=("classification", "elementwise"),
     )
     register(
         "bce-with-logits",
         "torch.nn:BCEWithLogitsLoss",
         summary="Binary cross-entropy on logits (numerically stable; prefer it to bce).",
-        tags=("classification",),
+        tags=("classification", "elementwise"),
     )
     register(
         "cross-entropy",

@@ -143,7 +143,7 @@ def _sniff(prefix: bytes) -> str:
         )
     if prefix[:1] == b"\x80" and prefix[1:2] in {bytes([v]) for v in range(2, 6)}:
         return "; it looks like a Python pickle, which zoo never loads"
-    return ""
+    return "; give a model.safetensors written by zoo (zoo.save or zoo train)"
 
 
 def _parse_header(raw: bytes, path: Path) -> dict[str, Any]:

@@ -89,6 +89,9 @@ class Task:
 
     #: Loss used when the user does not pass --loss (a registered loss name).
     default_loss: str | None = "mse"
+    #: Tags a loss must carry one of to be used by this task (empty: any loss).
+    #: E.g. ("elementwise",) refuses cross-entropy for a reconstruction task.
+    loss_tags: tuple[str, ...] = ()
     #: Batch keys fed to the model, in order, by `forward`.
     inputs: tuple[str, ...] = ("x",)
 

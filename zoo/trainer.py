@@ -41,7 +41,7 @@ from zoo.device import resolve_device
 from zoo.errors import ConfigError, TrainingError, ZooError
 from zoo.files import atomic_write_text
 from zoo.plots import plot_history
-from zoo.registry import get_entry
+from zoo.registry import get_entry, list_entries
 from zoo.task import RunContext, Step, Task
 
 __all__ = ["TRAINER_DEFAULTS", "Run", "plan_run", "train"]
@@ -107,7 +107,8 @@ def _trainer_option(key: str, value: Any) -> Any:
         )
     if key in _RANGES:
         low, inclusive, below = _RANGES[key]
-        if value < low or (value == low and not inclusive) or value >= below:
+        # Written so that NaN, which fails every comparison, is out of range too.
+        if not ((value > low or (inclusive and value == low)) and value < below):
             what = "an integer" if isinstance(default, int) else "a number"
             bound = f"{'>=' if inclusive else '>'} {low:g}" + (
                 f" and < {below:g}" if below != math.inf else ""
@@ -158,6 +159,8 @@ def plan_run(
     init_entry = get_entry("init", init or model_entry.init or "default")
     loss_name = loss or recipe.get("loss") or getattr(task_entry.load(), "default_loss", None)
     loss_entry = get_entry("loss", loss_name) if loss_name else None
+    if loss_entry is not None:
+        _check_loss_suits_task(loss_entry, task_entry)
 
     scopes = {
         "model": (f"model '{model_entry.name}'", model_entry.defaults),
@@ -206,6 +209,19 @@ def plan_run(
         "torch_version": torch.__version__,
     }
     return plan
+
+
+def _check_loss_suits_task(loss_entry: Any, task_entry: Any) -> None:
+    """Refuse a loss the task cannot use (the task's `loss_tags`), before any work."""
+    wanted = tuple(getattr(task_entry.load(), "loss_tags", ()))
+    if not wanted or set(wanted) & set(loss_entry.tags):
+        return
+    fitting = sorted(e.name for e in list_entries("loss") if set(wanted) & set(e.tags))
+    raise ConfigError(
+        f"loss '{loss_entry.name}' does not suit task '{task_entry.name}', which takes a "
+        f"loss tagged {' or '.join(wanted)}; choose one of "
+        f"{', '.join(fitting) or '(none installed)'} with --loss"
+    )
 
 
 def _check_out(out: str | os.PathLike[str] | None) -> None:
@@ -270,6 +286,11 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     numpy.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _first_line(exc: BaseException) -> str:
+    """`TypeName: first line of the message`, for one-line errors."""
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
 
 
 def _format(record: Mapping[str, Any]) -> str:
@@ -368,20 +389,36 @@ class _Loop:
         example = self.train_data.example(2)
         example = {name: place(t, self.device, self.channels_last) for name, t in example.items()}
         self.model.eval()
+        shapes = ", ".join(f"{k} {list(v)}" for k, v in self.train_data.sample_shapes.items())
+        where = (
+            f"dataset '{plan['dataset']['name']}' ({shapes}) under task '{plan['task']['name']}'"
+        )
         try:
             with torch.no_grad():
                 self.task.check_fit(self.model, example)
         except ZooError:
             raise
         except Exception as exc:
-            shapes = ", ".join(f"{k} {list(v)}" for k, v in self.train_data.sample_shapes.items())
-            first_line = (str(exc).strip().splitlines() or [""])[0]
             default = f" (its default: {model_entry.dataset})" if model_entry.dataset else ""
             raise ConfigError(
-                f"model '{plan['model']}' does not fit dataset '{plan['dataset']['name']}' "
-                f"({shapes}) under task '{plan['task']['name']}': "
-                f"{type(exc).__name__}: {first_line}; choose a dataset the model "
-                f"fits{default} or change the model's options"
+                f"model '{plan['model']}' does not fit {where}: {_first_line(exc)}; choose a "
+                f"dataset the model fits{default} or change the model's options"
+            ) from exc
+        if plan["loss"] is None:
+            return
+        # Score the same two samples, so a loss that cannot take these outputs or
+        # targets (bce on values outside [0, 1], say) fails here, not mid-run.
+        try:
+            with torch.no_grad():
+                self.task.eval_step(self.model, example)
+        except ZooError:
+            raise
+        except Exception as exc:
+            default = getattr(self.task, "default_loss", None)
+            hint = f" (the task's default is {default})" if default else ""
+            raise ConfigError(
+                f"loss '{plan['loss']['name']}' cannot score model '{plan['model']}' on {where}: "
+                f"{_first_line(exc)}; choose another --loss{hint}"
             ) from exc
 
     def open(self, run_dir: Path) -> None:
@@ -528,15 +565,19 @@ class _Loop:
 
     def _save_interrupted(self) -> None:
         finite = all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+        # The interrupt may land after epoch N is recorded but before epoch N + 1
+        # starts: the weights are then epoch N's, and the run stopped in N + 1.
+        finished = self.history[-1]["epoch"] if self.history else 0
+        stopped_in = max(self.step.epoch, finished + 1)
         if finite:
             self.model.zoo_spec.metrics = {
                 **(self.history[-1] if self.history else {}),
-                "interrupted_in_epoch": self.step.epoch,
+                "interrupted_in_epoch": stopped_in,
             }
             self.model.zoo_spec.metrics.pop("seconds", None)
             save(self.model, self.run_dir / CHECKPOINT)
             self.say(
-                f"interrupted in epoch {self.step.epoch}: weights so far saved to "
+                f"interrupted in epoch {stopped_in}: weights so far saved to "
                 f"{self.run_dir / CHECKPOINT}"
             )
         else:

@@ -227,7 +227,8 @@ def _locate(kind: _Kind, root: str, download: bool) -> tuple[Path, dict[str, Pat
     searched = ", ".join(f"{base}{'' if base.is_dir() else ' (missing)'}" for base in roots)
     found_some = f" ({'; '.join(partial)})" if partial else ""
     if root:
-        get = "check --set root (or leave it unset to search ZOO_DATA_DIR and the cache), "
+        places = ", ".join(["ZOO_DATA_DIR", "the cache", *map(str, kind.system_folders)])
+        get = f"check --set root (or leave it unset to search {places}), "
     else:
         get = f"--set root=DIR, or set ZOO_DATA_DIR=DIR, {kind.install_hint}"
     raise DataError(

@@ -59,6 +59,7 @@ class Denoising(zoo.Task):
     """
 
     default_loss = "mse"
+    loss_tags = ("elementwise",)  # output and target compared pixel by pixel
 
     def __init__(self, sigma: float = 0.5, samples: int = 8) -> None:
         if sigma < 0.0:
@@ -302,6 +303,8 @@ def _targets(paths: Sequence[Path], out: Path, overwrite: bool) -> list[Path]:
         suffix = path.suffix.lower()
         name = path.name if suffix in (".png", ".jpg", ".jpeg") else f"{path.stem}.png"
         target = out / name
+        if name in seen and seen[name].resolve() == path.resolve():
+            raise zoo.ConfigError(f"{path} is listed twice; give each image once")
         if name in seen:
             raise zoo.ConfigError(
                 f"{path} and {seen[name]} would both be written to {target}; "

@@ -46,7 +46,7 @@ class Reconstruction(zoo.Task):
 
     After training, a model with an `encode` method gets `codes.png`: its codes
     (the first two principal directions when there are more than two) coloured
-    by label, and, when the data carry labels and part is held out, the metric
+    by label, and, when the data carry two or more labels and part is held out, the metric
     `code_linear_accuracy`: the held-out accuracy of a linear classifier fitted
     on the training codes, next to `code_linear_accuracy_untrained`, the same
     measure for the codes of the model before training (random projections of
@@ -54,6 +54,7 @@ class Reconstruction(zoo.Task):
     """
 
     default_loss = "mse"
+    loss_tags = ("elementwise",)  # output and target compared element by element
 
     def training_step(self, model, batch, step):
         x = batch["x"]
@@ -73,7 +74,12 @@ class Reconstruction(zoo.Task):
             else (None, None)
         )
         accuracy = None
-        if train_labels is not None and held_labels is not None:
+        # A probe needs two classes to tell apart (one blob scores a meaningless 100 %).
+        if (
+            train_labels is not None
+            and held_labels is not None
+            and len(torch.unique(train_labels)) > 1
+        ):
             accuracy = linear_probe_accuracy(train_codes, train_labels, held_codes, held_labels)
         return train_codes, train_labels, held_codes, held_labels, accuracy
 
