@@ -105,3 +105,8 @@ def test_unknown_setting_lists_every_scope():
     message = str(caught.value)
     assert "did you mean n_samples?" in message
     assert "model 'm': hidden, image_size" in message and "init 'normal': std" in message
+
+
+def test_a_dotted_key_with_an_unknown_scope_names_the_scopes():
+    with pytest.raises(ConfigError, match=r"'foo' is not a scope.*one of model, dataset, init"):
+        route_settings({"foo.bar": "1"}, SCOPES)

@@ -48,6 +48,10 @@ def test_unknown_name_suggests_close_matches():
         zoo.get_entry("model", "dense-aa")
     with pytest.raises(UnknownNameError, match="unknown kind 'modle'"):
         zoo.get_entry("modle", "dense-ae")
+    with pytest.raises(UnknownNameError, match="'blobs' is a dataset, not a model"):
+        zoo.get_entry("model", "blobs")
+    with pytest.raises(UnknownNameError, match="'mse' is a loss, not an init"):
+        zoo.get_entry("init", "mse")
 
 
 def test_qualified_names_resolve():

@@ -213,6 +213,11 @@ def route_settings(
             listing = "; ".join(
                 f"{where}: {_keys(defaults)}" for where, defaults in scopes.values() if defaults
             )
+            if dot:
+                raise ConfigError(
+                    f"unknown setting '{raw_key}': '{scope}' is not a scope; write KEY or "
+                    f"SCOPE.KEY with SCOPE one of {', '.join(s for s in SCOPES if s in scopes)}"
+                )
             raise ConfigError(
                 f"unknown setting '{raw_key}'{close_matches(raw_key, every)}; valid keys: {listing}"
             )

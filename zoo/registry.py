@@ -82,6 +82,10 @@ def normalize_distribution(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _a(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
 def _plural(kind: str) -> str:
     return "losses" if kind == "loss" else f"{kind}s"
 
@@ -340,6 +344,13 @@ class Registry:
             choices = " or ".join(repr(e.qualified_name) for e in entries)
             raise AmbiguousNameError(
                 f"{kind} '{name}' is registered by {who}; write {choices} to choose"
+            )
+        elsewhere = [k for k, named in self._entries.items() if k != kind and name in named]
+        if elsewhere:
+            kinds = " and ".join(_a(k) for k in elsewhere)
+            raise UnknownNameError(
+                f"unknown {kind} '{name}': '{name}' is {kinds}, not {_a(kind)}; "
+                f"'zoo list {_plural(kind)}' shows the {_plural(kind)}"
             )
         raise UnknownNameError(
             f"unknown {kind} '{name}'{close_matches(name, by_name)}; "
