@@ -393,33 +393,35 @@ class _Loop:
         where = (
             f"dataset '{plan['dataset']['name']}' ({shapes}) under task '{plan['task']['name']}'"
         )
-        try:
-            with torch.no_grad():
-                self.task.check_fit(self.model, example)
-        except ZooError:
-            raise
-        except Exception as exc:
-            default = f" (its default: {model_entry.dataset})" if model_entry.dataset else ""
-            raise ConfigError(
-                f"model '{plan['model']}' does not fit {where}: {_first_line(exc)}; choose a "
-                f"dataset the model fits{default} or change the model's options"
-            ) from exc
-        if plan["loss"] is None:
-            return
-        # Score the same two samples, so a loss that cannot take these outputs or
-        # targets (bce on values outside [0, 1], say) fails here, not mid-run.
-        try:
-            with torch.no_grad():
-                self.task.eval_step(self.model, example)
-        except ZooError:
-            raise
-        except Exception as exc:
-            default = getattr(self.task, "default_loss", None)
-            hint = f" (the task's default is {default})" if default else ""
-            raise ConfigError(
-                f"loss '{plan['loss']['name']}' cannot score model '{plan['model']}' on {where}: "
-                f"{_first_line(exc)}; choose another --loss{hint}"
-            ) from exc
+        dataset_default = f" (its default: {model_entry.dataset})" if model_entry.dataset else ""
+        checks = [
+            (
+                self.task.check_fit,
+                f"model '{plan['model']}' does not fit {where}",
+                f"choose a dataset the model fits{dataset_default} or change the model's options",
+            )
+        ]
+        if plan["loss"] is not None:
+            # Score the same two samples, so a loss that cannot take these outputs or
+            # targets (bce on values outside [0, 1], say) fails here, not mid-run.
+            loss_default = getattr(self.task, "default_loss", None)
+            checks.append(
+                (
+                    self.task.eval_step,
+                    f"loss '{plan['loss']['name']}' cannot score model '{plan['model']}' "
+                    f"on {where}",
+                    "choose another --loss"
+                    + (f" (the task's default is {loss_default})" if loss_default else ""),
+                )
+            )
+        for check, problem, remedy in checks:
+            try:
+                with torch.no_grad():
+                    check(self.model, example)
+            except ZooError:
+                raise
+            except Exception as exc:
+                raise ConfigError(f"{problem}: {_first_line(exc)}; {remedy}") from exc
 
     def open(self, run_dir: Path) -> None:
         """Use `run_dir` for every file of the run; write config.json there."""
