@@ -71,7 +71,13 @@ def test_list_shows_every_kind_with_its_plugin():
 
 def test_list_filters_by_kind_and_pattern():
     models = [r.split()[0] for r in invoke("list", "models").output.splitlines()[1:]]
-    assert models == ["conv-denoiser", "dense-ae"]
+    assert models == [
+        "conv-denoiser",
+        "dcgan",
+        "dcgan-discriminator",
+        "dcgan-generator",
+        "dense-ae",
+    ]
     inits = invoke("list", "inits", "*normal").output
     assert "kaiming-normal" in inits and "xavier" not in inits
     assert "dense-ae" in invoke("list", "dense*").output

@@ -205,7 +205,7 @@ def test_denoise_needs_an_image_model(tmp_path):
 def test_denoise_is_listed_as_a_plugin_command():
     assert "denoise" in invoke("--help").output
     listed = json.loads(invoke("list", "commands", "--json").output)
-    assert [(row["name"], row["plugin"]) for row in listed] == [("denoise", "tasks")]
+    assert ("denoise", "tasks") in [(row["name"], row["plugin"]) for row in listed]
     assert "CHECKPOINT" in invoke("info", "denoise").output
 
 

@@ -29,7 +29,7 @@ def test_digits_are_1797_images_in_0_1_with_labels_and_names():
     assert x.shape == (1797, 1, 28, 28) and x.dtype == torch.float32
     assert y.dtype == torch.int64 and sorted(y.unique().tolist()) == list(range(10))
     assert x.min() >= 0.0 and x.max() <= 1.0 and x.max() > 0.9
-    assert data.implies == {"in_channels": 1, "image_size": 28}
+    assert data.implies == {"in_channels": 1, "channels": 1, "image_size": 28}
     assert data.info["label_names"] == [str(d) for d in range(10)]
 
 
@@ -134,7 +134,7 @@ def test_flat_idx_files_are_unpacked_into_the_cache_never_into_the_source(
     assert x.shape == (len(TRAIN_LABELS), 1, 28, 28) and x.dtype == torch.float32
     assert y.dtype == torch.int64 and y.tolist() == TRAIN_LABELS
     assert torch.allclose(x[:, 0, 0, 0], torch.tensor(TRAIN_LABELS) * 20 / 255)
-    assert data.implies == {"in_channels": 1, "image_size": 28}
+    assert data.implies == {"in_channels": 1, "channels": 1, "image_size": 28}
     assert data.info["label_names"][8] == "Bag" and len(data.info["label_names"]) == 10
     assert listing(source) == before
     unpacked = sorted(p.name for p in isolated.rglob("FashionMNIST/raw/*"))
@@ -321,7 +321,7 @@ def test_class_subfolders_give_labels_sorted_by_folder_name(pets):
     data = zoo.create_dataset("image-folder", root=str(pets), size=8)
     assert not data.in_memory and len(data) == 3
     assert data.info["label_names"] == ["cat", "dog"]
-    assert data.implies == {"in_channels": 3, "image_size": 8}
+    assert data.implies == {"in_channels": 3, "channels": 3, "image_size": 8}
     assert data.sample_shapes == {"x": (3, 8, 8), "y": ()}
     batches = list(data.batches(2, workers=0))
     assert [b["x"].shape[0] for b in batches] == [2, 1]
@@ -339,7 +339,7 @@ def test_grayscale_channels_and_a_flat_folder_without_labels(tmp_path):
     save_image(root / "two.bmp", (0, 0, 0), (40, 40))
     data = zoo.create_dataset("image-folder", root=str(root), channels=1, size=5)
     assert data.sample_shapes == {"x": (1, 5, 5)}
-    assert data.implies == {"in_channels": 1, "image_size": 5}
+    assert data.implies == {"in_channels": 1, "channels": 1, "image_size": 5}
     assert "label_names" not in data.info
     batch = next(iter(data.batches(2)))
     assert set(batch) == {"x"}

@@ -62,7 +62,8 @@ def test_qualified_names_resolve():
 
 def test_glob_and_tag_filters():
     assert zoo.list_models("dense*") == ["dense-ae"]
-    assert zoo.list_models("dcgan*") == []
+    assert zoo.list_models("dcgan-*") == ["dcgan-discriminator", "dcgan-generator"]
+    assert zoo.list_models("nothing*") == []
     assert zoo.list_models(tags=["autoencoder"]) == ["conv-denoiser", "dense-ae"]
     assert zoo.list_models(tags=["autoencoder", "tabular"]) == ["dense-ae"]
     assert zoo.list_models(tags=["autoencoder", "missing-tag"]) == []

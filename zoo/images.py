@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "IMAGE_SUFFIXES",
     "check_image",
+    "frame_due",
     "from_pil",
     "open_image",
     "read_image",
@@ -235,6 +236,20 @@ def _font() -> Any:
 def _text_size(font: Any, text: str) -> tuple[int, int]:
     left, top, right, bottom = font.getbbox(text)
     return right - left, bottom - top
+
+
+def frame_due(index: int, total: int, most: int = 60) -> bool:
+    """Whether point `index` of `total` (epochs, steps…) gets a frame in an animation.
+
+    Every point does when there are at most `most`; otherwise every k-th, so
+    that about `most` frames remain, and always the last one.
+
+    Example:
+        >>> [i for i in range(1, 201) if frame_due(i, 200, most=50)][:3]
+        [4, 8, 12]
+    """
+    every = max(1, -(-total // max(1, most)))
+    return index % every == 0 or index == total
 
 
 def write_gif(

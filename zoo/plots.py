@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,33 +33,48 @@ def save_figure(fig: Any, path: str | Path) -> Path:
 
 
 def plot_history(
-    history: Sequence[dict[str, Any]], path: str | Path, title: str = "", ylabel: str = "loss"
+    history: Sequence[dict[str, Any]],
+    path: str | Path,
+    title: str = "",
+    ylabel: str = "loss",
+    panels: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
-    """loss.png: every loss-like metric per epoch, training solid and held-out dashed."""
-    fig = figure(figsize=(6, 4))
-    axes = fig.add_subplot(1, 1, 1)
+    """loss.png: metrics per epoch, training solid and held-out dashed.
+
+    Without `panels`, one panel shows every metric whose name contains "loss".
+    `panels` maps a y-axis label to the metrics it shows, one panel each, side
+    by side (e.g. a GAN's two losses, and its discriminator's outputs).
+    """
+    if not panels:
+        keys = sorted(
+            {k for row in history for k in row if "loss" in k and not k.startswith("val_")}
+        )
+        panels = {ylabel: keys}
+    shown = {label: keys for label, keys in panels.items() if keys}
+    fig = figure(figsize=(6 * len(shown), 4))
     epochs = [row["epoch"] for row in history]
     marker = "o" if len(epochs) <= 30 else None
-    keys = sorted({k for row in history for k in row if "loss" in k and not k.startswith("val_")})
-    for key in keys:
-        line = axes.plot(
-            epochs, [row.get(key) for row in history], marker=marker, label=f"training {key}"
-        )[0]
-        if any(f"val_{key}" in row for row in history):
-            axes.plot(
-                epochs,
-                [row.get(f"val_{key}") for row in history],
-                marker=marker,
-                linestyle="--",
-                color=line.get_color(),
-                label=f"held-out {key}",
-            )
-    axes.set_xlabel("epoch")
-    axes.set_ylabel(ylabel)
     from matplotlib.ticker import MaxNLocator
 
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title(title or "training loss")
-    axes.legend()
-    axes.grid(alpha=0.3)
+    for index, (label, keys) in enumerate(shown.items(), start=1):
+        axes = fig.add_subplot(1, len(shown), index)
+        for key in keys:
+            line = axes.plot(
+                epochs, [row.get(key) for row in history], marker=marker, label=f"training {key}"
+            )[0]
+            if any(f"val_{key}" in row for row in history):
+                axes.plot(
+                    epochs,
+                    [row.get(f"val_{key}") for row in history],
+                    marker=marker,
+                    linestyle="--",
+                    color=line.get_color(),
+                    label=f"held-out {key}",
+                )
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(label)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.legend()
+        axes.grid(alpha=0.3)
+    fig.suptitle(title or "training loss")
     return save_figure(fig, path)

@@ -67,6 +67,7 @@ TRAINING_KEYS = frozenset(
         "lr",
         "val_fraction",
         "shuffle",
+        "log_every",
         "loss",
         "dataset_options",
         "task_options",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -26,10 +27,14 @@ def _shape_of(output: Any) -> str:
     return type(output).__name__
 
 
-def layer_table(model: nn.Module, *inputs: Any) -> list[dict[str, Any]]:
+def layer_table(
+    model: nn.Module, *inputs: Any, call: Callable[[nn.Module], Any] | None = None
+) -> list[dict[str, Any]]:
     """Run `model(*inputs)` once (eval mode, no gradients) and list every leaf layer.
 
     Each row: layer (dotted name), type, output shape, parameters (own only).
+    `call(model)`, if given, runs the model instead (e.g. a task's `forward`,
+    which may use several of its submodules), in the order it uses the layers.
 
     Example:
         >>> import zoo, torch
@@ -57,7 +62,10 @@ def layer_table(model: nn.Module, *inputs: Any) -> list[dict[str, Any]]:
     try:
         model.eval()
         with torch.no_grad():
-            model(*inputs)
+            if call is not None:
+                call(model)
+            else:
+                model(*inputs)
     finally:
         for handle in handles:
             handle.remove()
@@ -82,7 +90,7 @@ def describe_model(entry: Any) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     if example is not None and entry.task:
         task = create_task(entry.task)
-        rows = layer_table(model, *(example[name] for name in task.inputs))
+        rows = layer_table(model, call=lambda built: task.forward(built, example))
     return {
         "config": resolve_config(entry.defaults, implied, where=f"model '{entry.name}'"),
         "example": note,

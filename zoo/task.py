@@ -94,6 +94,9 @@ class Task:
     loss_tags: tuple[str, ...] = ()
     #: Batch keys fed to the model, in order, by `forward`.
     inputs: tuple[str, ...] = ("x",)
+    #: Panels of loss.png: a y-axis label to the metrics drawn on it. None: one
+    #: panel with every metric whose name contains "loss".
+    plotted: dict[str, tuple[str, ...]] | None = None
 
     def __init__(self, **options: Any) -> None:
         self.options: dict[str, Any] = dict(options)

@@ -60,6 +60,8 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     # Layout of image batches and conv weights: "auto" is channels-last when the
     # model has 2-D convolutions and the device is a CPU or a CUDA GPU.
     "memory_format": "auto",
+    # Print the step's metrics every this many optimisation steps (0: once per epoch).
+    "log_every": 0,
 }
 MEMORY_FORMATS = ("auto", "channels-last", "contiguous")
 CHECKPOINT = "model.safetensors"
@@ -90,6 +92,7 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "val_fraction": (0.0, True, 1.0),
     "seed": (0, True, math.inf),
     "workers": (0, True, math.inf),
+    "log_every": (0, True, math.inf),
 }
 
 
@@ -132,6 +135,7 @@ def plan_run(
     seed: int = 0,
     workers: int | None = None,
     memory_format: str | None = None,
+    log_every: int | None = None,
     device: str = "auto",
     config: Mapping[str, Any] | None = None,
     dataset_options: Mapping[str, Any] | None = None,
@@ -172,17 +176,29 @@ def plan_run(
         scopes["loss"] = (f"loss '{loss_entry.name}'", loss_entry.defaults)
     routed = route_settings(settings or {}, scopes)
 
-    def options(scope: str, recipe_key: str | None, given: Mapping[str, Any] | None) -> dict:
-        where, defaults = scopes[scope]
-        base = {k: v for k, v in recipe.get(recipe_key, {}).items() if k in defaults}
-        return resolve_config(defaults, {**base, **(given or {}), **routed[scope]}, where=where)
-
     given = {**(config or {}), **routed["model"]}
     typed = resolve_config(model_entry.defaults, given, where=f"model '{model_entry.name}'")
     model_overrides = {key: typed[key] for key in given}
+    # An image size set for the model is the size an image dataset resizes to,
+    # unless the dataset's own `size` is given too.
+    follows = {}
+    if "image_size" in model_overrides and "size" in dataset_entry.defaults:
+        follows["size"] = model_overrides["image_size"]
+
+    def options(
+        scope: str,
+        recipe_key: str | None,
+        given: Mapping[str, Any] | None,
+        follows: Mapping[str, Any] | None = None,
+    ) -> dict:
+        where, defaults = scopes[scope]
+        base = {k: v for k, v in recipe.get(recipe_key, {}).items() if k in defaults}
+        chosen = {**base, **(follows or {}), **(given or {}), **routed[scope]}
+        return resolve_config(defaults, chosen, where=where)
+
     chosen = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
     chosen.update(val_fraction=val_fraction, shuffle=shuffle, seed=seed, workers=workers)
-    chosen.update(memory_format=memory_format)
+    chosen.update(memory_format=memory_format, log_every=log_every)
     trainer = {
         key: _trainer_option(
             key, recipe.get(key, TRAINER_DEFAULTS[key]) if value is None else value
@@ -196,7 +212,7 @@ def plan_run(
         "config_overrides": model_overrides,
         "dataset": {
             "name": dataset_entry.name,
-            "options": options("dataset", "dataset_options", dataset_options),
+            "options": options("dataset", "dataset_options", dataset_options, follows),
         },
         "task": {"name": task_entry.name, "options": options("task", "task_options", task_options)},
         "init": {"name": init_entry.name, "options": options("init", "init_options", init_options)},
@@ -291,6 +307,15 @@ def _seed_everything(seed: int) -> None:
 def _first_line(exc: BaseException) -> str:
     """`TypeName: first line of the message`, for one-line errors."""
     return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+
+
+def _latest(values: Mapping[str, list[torch.Tensor]]) -> dict[str, float]:
+    """The last value of each metric, as numbers (one host sync)."""
+    if not values:
+        return {}
+    keys = list(values)
+    numbers = torch.stack([values[k][-1].reshape(()).double().cpu() for k in keys]).tolist()
+    return dict(zip(keys, numbers, strict=True))
 
 
 def _format(record: Mapping[str, Any]) -> str:
@@ -508,6 +533,7 @@ class _Loop:
         values: dict[str, list[torch.Tensor]] = {}
         steps = 0
         interval = max(1, len(batches) // 10)
+        log_every = self.plan["log_every"]
         for batch in batches:
             metrics = self.task.training_step(self.model, batch, self.step)
             for key, value in metrics.items():
@@ -519,12 +545,17 @@ class _Loop:
                 values.setdefault(key, []).append(tensor)
             self.step.index += 1
             steps += 1
+            # The only mid-epoch host syncs, for display.
+            if log_every and self.step.index % log_every == 0:
+                self.say(
+                    f"epoch {self.step.epoch}/{self.plan['epochs']}  step {self.step.index}  "
+                    + _format(_latest(values))
+                )
             if bar is not None:
                 bar.update(1)
-                if (
-                    steps % interval == 0 and "loss" in values
-                ):  # the only mid-epoch sync, for display
-                    bar.set_postfix(loss=f"{values['loss'][-1].item():.4g}", epoch=self.step.epoch)
+                if steps % interval == 0:
+                    shown = {k: f"{v:.4g}" for k, v in list(_latest(values).items())[:4]}
+                    bar.set_postfix(epoch=self.step.epoch, **shown)
         return self._summarise(values, steps)
 
     def _summarise(self, values: dict[str, list[torch.Tensor]], steps: int) -> dict[str, float]:
@@ -594,6 +625,7 @@ class _Loop:
                 self.run_dir / "loss.png",
                 title=f"{self.plan['model']} on {self.plan['dataset']['name']}",
                 ylabel=f"loss ({loss['name']})" if loss else "loss",
+                panels=self.task.plotted,
             )
             if path not in self.context.pictures:
                 self.context.pictures.insert(0, path)
@@ -610,7 +642,8 @@ def train(
     """Train a registered model and write a run folder; return the `Run`.
 
     Options are those of `plan_run`: dataset, task, init, loss, epochs,
-    batch_size, lr, val_fraction, shuffle, seed, workers, memory_format, device, config,
+    batch_size, lr, val_fraction, shuffle, seed, workers, memory_format, log_every,
+    device, config,
     dataset_options, task_options, init_options, loss_options and settings
     (`--set`-style keys). The folder is `out`, or `runs/<model>/<timestamp>/`.
 

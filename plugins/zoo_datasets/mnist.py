@@ -169,7 +169,7 @@ def _load(
     x = resize_images(images.unsqueeze(1).to(torch.float32).div_(255.0), size, kind.name)
     return zoo.Data(
         {"x": x.contiguous(), "y": labels},
-        implies={"in_channels": 1, "image_size": size},
+        implies={"in_channels": 1, "channels": 1, "image_size": size},
         info={"label_names": list(kind.label_names)},
     )
 

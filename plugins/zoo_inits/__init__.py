@@ -9,7 +9,7 @@ import zoo
 
 @zoo.hookimpl
 def register_inits(register: Callable[..., None]) -> None:
-    """Register xavier-uniform, kaiming-normal and normal (the core registers default)."""
+    """Register xavier-uniform, kaiming-normal, normal and dcgan-normal (the core: default)."""
     register(
         "xavier-uniform",
         "zoo_inits.schemes:xavier_uniform",
@@ -27,4 +27,12 @@ def register_inits(register: Callable[..., None]) -> None:
         "zoo_inits.schemes:normal",
         defaults={"mean": 0.0, "std": 0.02},
         summary="Normal(mean, std) weights for conv and linear layers, zero biases.",
+    )
+    register(
+        "dcgan-normal",
+        "zoo_inits.schemes:dcgan_normal",
+        defaults={"std": 0.02},
+        summary="The DCGAN paper's init: conv weights N(0, std), BatchNorm weights N(1, std), "
+        "biases 0.",
+        tags=("gan",),
     )

@@ -1,8 +1,9 @@
 """Init schemes: functions applied to every submodule through `model.apply`.
 
-Each touches only layers with a weight matrix or kernel (linear, conv,
-transposed conv); normalisation layers and the rest keep their own
-initialisation. Biases are zeroed, as the chapter's examples do.
+Each touches layers with a weight matrix or kernel (linear, conv, transposed
+conv) and zeroes their biases, as the chapter's examples do; only
+`dcgan_normal` also sets BatchNorm layers. Everything else keeps its own
+initialisation.
 """
 
 from __future__ import annotations
@@ -55,3 +56,18 @@ def normal(module: nn.Module, mean: float = 0.0, std: float = 0.02) -> None:
     if isinstance(module, WEIGHTED):
         nn.init.normal_(module.weight, mean=mean, std=std)
         _zero_bias(module)
+
+
+NORMALISING = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def dcgan_normal(module: nn.Module, std: float = 0.02) -> None:
+    """The DCGAN paper's init: conv weights N(0, std), BatchNorm weights N(1, std), biases 0."""
+    if std <= 0:
+        raise ValueError(f"std must be > 0, got {std}")
+    if isinstance(module, WEIGHTED):
+        nn.init.normal_(module.weight, mean=0.0, std=std)
+        _zero_bias(module)
+    elif isinstance(module, NORMALISING) and module.affine:
+        nn.init.normal_(module.weight, mean=1.0, std=std)
+        nn.init.zeros_(module.bias)

@@ -6,7 +6,6 @@ tensors, `denoise_files` on image files.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ from torch import nn
 
 import zoo
 from zoo.files import atomic_write
-from zoo.images import check_image, read_image, tile, write_gif, write_image
+from zoo.images import check_image, frame_due, read_image, tile, write_gif, write_image
 
 # The held-out images get the same noise every epoch, so the figures compare.
 HELD_OUT_NOISE_SEED = 1234
@@ -135,8 +134,7 @@ class Denoising(zoo.Task):
         self._last_denoised = denoised
 
     def epoch_end(self, model, run):
-        every = max(1, math.ceil(run.epochs / MAX_FRAMES))
-        if run.epoch % every == 0 or run.epoch == run.epochs:
+        if frame_due(run.epoch, run.epochs, MAX_FRAMES):
             self._add_frame(model, run.epoch, run.epochs)
 
     def finish(self, model, run):

@@ -27,7 +27,6 @@ gives it the plain loop's layout, which shows what zoo's loop costs by itself.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +36,9 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import zoo
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _compare import compare
 
 SIGMA = 0.5  # the chapter's noise, also the denoising task's default
 
@@ -119,26 +121,13 @@ def main() -> None:
     plain_loop(images[: args.batch_size * 4], 1, args.batch_size, 0)
     zoo_run(dataset, options, 1, args.batch_size, 0, args.memory_format)
 
-    plain_times, zoo_times = [], []
-    for repeat in range(args.repeats):
-        plain_times.append(plain_loop(images, args.epochs, args.batch_size, repeat))
-        zoo_times.append(
-            zoo_run(dataset, options, args.epochs, args.batch_size, repeat, args.memory_format)
-        )
-        print(
-            f"run {repeat + 1}: plain {plain_times[-1]:.2f} s   zoo {zoo_times[-1]:.2f} s   "
-            f"ratio {plain_times[-1] / zoo_times[-1]:.3f}"
-        )
-    plain, ours = statistics.median(plain_times), statistics.median(zoo_times)
-    count = len(images) * args.epochs
-    print(
-        f"median: plain {plain:.2f} s ({count / plain:,.0f} images/s), "
-        f"zoo {ours:.2f} s ({count / ours:,.0f} images/s)"
-    )
-    ratios = [p / z for p, z in zip(plain_times, zoo_times, strict=True)]
-    print(
-        f"ratio plain/zoo (>= 1.0: zoo at least as fast): median of the runs' ratios "
-        f"{statistics.median(ratios):.3f}, ratio of the medians {plain / ours:.3f}"
+    compare(
+        lambda seed: plain_loop(images, args.epochs, args.batch_size, seed),
+        lambda seed: zoo_run(
+            dataset, options, args.epochs, args.batch_size, seed, args.memory_format
+        ),
+        repeats=args.repeats,
+        items=len(images) * args.epochs,
     )
 
 
