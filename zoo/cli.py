@@ -403,6 +403,13 @@ def inspect_command(path: Path, as_json: bool) -> None:
     "conv models on CPU and CUDA).",
 )
 @click.option(
+    "--log-every",
+    type=click.IntRange(min=0),
+    metavar="STEPS",
+    help="Also print the step's metrics every STEPS optimisation steps (default 0: once "
+    "per epoch).",
+)
+@click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
@@ -431,6 +438,7 @@ def train_command(
     shuffle: bool | None,
     workers: int | None,
     memory_format: str | None,
+    log_every: int | None,
     seed: int,
     device: str,
     out: Path | None,
@@ -444,6 +452,7 @@ def train_command(
       zoo train dense-ae
       zoo train dense-ae --epochs 50 --set hidden=2 --set n_samples=2000
       zoo train dense-ae --init xavier-uniform --lr 0.01 --out runs/my-ae
+      zoo train dcgan --set image_size=32 --epochs 30 --log-every 50
     """
     from zoo.config import parse_settings
     from zoo.trainer import train
@@ -461,6 +470,7 @@ def train_command(
         shuffle=shuffle,
         workers=workers,
         memory_format=memory_format,
+        log_every=log_every,
         seed=seed,
         device=device,
         out=out,

@@ -108,8 +108,11 @@ def check_model(name: str, **config: Any) -> None:
     if output is not None:
         with torch.no_grad():
             again = task.forward(loaded, example)
-        if isinstance(output, torch.Tensor) and not torch.equal(output, again):
-            raise _fail(entry, "reloaded model gives a different output")
+        outputs = output if isinstance(output, (tuple, list)) else (output,)
+        agains = again if isinstance(again, (tuple, list)) else (again,)
+        for first, second in zip(outputs, agains, strict=False):
+            if isinstance(first, torch.Tensor) and not torch.equal(first, second):
+                raise _fail(entry, "reloaded model gives a different output")
 
 
 def check_distribution(distribution: str) -> int:

@@ -141,7 +141,10 @@ class GAN(zoo.Task):
                 )
 
     def forward(self, model, batch):
-        """What the model computes on a batch: for a pair, the discriminator on real and fake."""
+        """What the model computes on a batch: for a pair, (generated images, logits of the real).
+
+        A generator alone gives images, a discriminator alone the real images' logits.
+        """
         count = len(batch["x"])
         latent_size = latent_size_of(model)
         discriminator = getattr(model, "discriminator", None)
@@ -150,8 +153,7 @@ class GAN(zoo.Task):
         noise = latents(count, latent_size, 0, batch["x"].device)
         if discriminator is None:  # a generator alone
             return model(noise)
-        fake = model.generator(noise)
-        return discriminator(torch.cat([to_signed(batch["x"]), fake]))
+        return model.generator(noise), discriminator(to_signed(batch["x"]))
 
     def configure_optimizers(self, model, lr):
         generator, discriminator, _ = halves(model)
