@@ -296,6 +296,30 @@ def test_zoo_sample_output_names_are_checked(trained, in_tmp, args, fragment):
     assert_one_line_error(invoke("sample", trained, *args), fragment)
 
 
+def test_zoo_sample_checks_the_checkpoint_before_the_output(in_tmp):
+    (in_tmp / "samples.png").write_bytes(b"mine")
+    assert_one_line_error(invoke("sample", "nothere.safetensors"), "no such file")
+    assert_one_line_error(
+        invoke("sample", "nothere.safetensors", "-o", "new/x.png"), "no such file"
+    )
+    assert not (in_tmp / "new").exists()
+    assert (in_tmp / "samples.png").read_bytes() == b"mine"
+
+
+def test_walk_options_need_interpolate(trained):
+    assert_one_line_error(invoke("sample", trained, "--steps", "3"), "--interpolate")
+
+
+def test_gan_refuses_a_loss_that_needs_probabilities():
+    result = invoke("train", "dcgan", "--loss", "bce")
+    assert_one_line_error(result, "loss 'bce' does not suit task 'gan'", "bce-with-logits")
+
+
+def test_a_dataset_size_the_model_cannot_take_names_the_dataset():
+    result = invoke("train", "dcgan", "--set", "size=28")
+    assert_one_line_error(result, "power of two", "image_size=28 comes from dataset 'digits'")
+
+
 def test_zoo_sample_refuses_a_model_that_is_not_a_generator(tmp_path):
     path = zoo.save(zoo.create_model("conv-denoiser"), tmp_path / "denoiser.safetensors")
     assert_one_line_error(invoke("sample", path), "conv-denoiser", "is not a generator")
@@ -315,3 +339,19 @@ def test_slerp_ends_at_its_endpoints_and_keeps_the_length():
     middle = slerp(start, end, 0.5).norm(dim=1)
     straight = ((start + end) / 2).norm(dim=1)
     assert (middle > straight).all()
+
+
+def test_loss_png_with_panels_and_with_nothing_to_draw(tmp_path):
+    from zoo.plots import plot_history
+
+    history = [
+        {"epoch": 1, "loss_d": 1.0, "d_real": 0.6},
+        {"epoch": 2, "loss_d": 0.9, "d_real": 0.7},
+    ]
+    panels = {"loss": ("loss_d",), "D(x)": ("d_real",)}
+    with Image.open(plot_history(history, tmp_path / "two.png", panels=panels)) as two:
+        wide = two.width
+    # A task whose metrics have no "loss" in their names still gets a (blank) chart.
+    errors = [{"epoch": 1, "error": 0.5}]
+    with Image.open(plot_history(errors, tmp_path / "blank.png")) as blank:
+        assert wide > 1.5 * blank.width

@@ -33,27 +33,35 @@ def register_losses(register: Callable[..., None]) -> None:
     """Register mse, l1, huber, smooth-l1, bce, bce-with-logits and cross-entropy.
 
     "elementwise" marks a loss that compares output and target element by
-    element, which is what reconstruction-like tasks ask for (`Task.loss_tags`).
+    element, which is what reconstruction-like tasks ask for (`Task.loss_tags`);
+    "unbounded" one that scores outputs of any real value, such as logits (bce
+    takes probabilities in [0, 1] only).
     """
     register(
-        "mse", "torch.nn:MSELoss", summary="Mean squared error.", tags=("regression", "elementwise")
+        "mse",
+        "torch.nn:MSELoss",
+        summary="Mean squared error.",
+        tags=("regression", "elementwise", "unbounded"),
     )
     register(
-        "l1", "torch.nn:L1Loss", summary="Mean absolute error.", tags=("regression", "elementwise")
+        "l1",
+        "torch.nn:L1Loss",
+        summary="Mean absolute error.",
+        tags=("regression", "elementwise", "unbounded"),
     )
     register(
         "huber",
         "torch.nn:HuberLoss",
         defaults={"delta": 1.0},
         summary="Huber loss: squared near zero, linear beyond delta.",
-        tags=("regression", "elementwise"),
+        tags=("regression", "elementwise", "unbounded"),
     )
     register(
         "smooth-l1",
         "torch.nn:SmoothL1Loss",
         defaults={"beta": 1.0},
         summary="Smooth L1 loss: L1 with a quadratic zone of width beta.",
-        tags=("regression", "elementwise"),
+        tags=("regression", "elementwise", "unbounded"),
     )
     register(
         "bce",
@@ -65,7 +73,7 @@ def register_losses(register: Callable[..., None]) -> None:
         "bce-with-logits",
         "torch.nn:BCEWithLogitsLoss",
         summary="Binary cross-entropy on logits (numerically stable; prefer it to bce).",
-        tags=("classification", "elementwise"),
+        tags=("classification", "elementwise", "unbounded"),
     )
     register(
         "cross-entropy",

@@ -50,7 +50,7 @@ def plot_history(
             {k for row in history for k in row if "loss" in k and not k.startswith("val_")}
         )
         panels = {ylabel: keys}
-    shown = {label: keys for label, keys in panels.items() if keys}
+    shown = {label: keys for label, keys in panels.items() if keys} or {ylabel: []}
     fig = figure(figsize=(6 * len(shown), 4))
     epochs = [row["epoch"] for row in history]
     marker = "o" if len(epochs) <= 30 else None
@@ -74,7 +74,8 @@ def plot_history(
         axes.set_xlabel("epoch")
         axes.set_ylabel(label)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.legend()
+        if keys:
+            axes.legend()
         axes.grid(alpha=0.3)
     fig.suptitle(title or "training loss")
     return save_figure(fig, path)

@@ -356,13 +356,26 @@ class _Loop:
                     f"'{plan['dataset']['name']}' implies {key}={value}; leave {key} unset "
                     "or change the dataset's options"
                 )
-        implied = {k: v for k, v in data.implies.items() if k in model_entry.defaults}
-        self.model = create_model(
-            f"{plan['distribution']}:{plan['model']}",
-            init=plan["init"]["name"],
-            init_options=plan["init"]["options"],
-            **{**implied, **plan["config_overrides"]},
-        )
+        implied = {
+            k: v
+            for k, v in data.implies.items()
+            if k in model_entry.defaults and k not in overrides
+        }
+        try:
+            self.model = create_model(
+                f"{plan['distribution']}:{plan['model']}",
+                init=plan["init"]["name"],
+                init_options=plan["init"]["options"],
+                **{**implied, **overrides},
+            )
+        except ConfigError as exc:
+            blamed = [f"{k}={v}" for k, v in implied.items() if k in str(exc)]
+            if not blamed:
+                raise
+            raise ConfigError(
+                f"{exc}; {', '.join(blamed)} comes from dataset '{plan['dataset']['name']}' "
+                "(the model takes it from the data): change the dataset's options to fit"
+            ) from exc
         spec = self.model.zoo_spec
         spec.task, spec.dataset = plan["task"]["name"], plan["dataset"]["name"]
         plan["config"] = spec.config

@@ -33,16 +33,12 @@ import click
 @click.option(
     "--points",
     type=click.IntRange(2, 64),
-    default=4,
-    show_default=True,
-    help="Latent points each walk visits (--interpolate).",
+    help="Latent points each walk visits (with --interpolate; default 4).",
 )
 @click.option(
     "--steps",
     type=click.IntRange(1, 120),
-    default=12,
-    show_default=True,
-    help="Frames from one point to the next (--interpolate).",
+    help="Frames from one point to the next (with --interpolate; default 12).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
@@ -53,8 +49,8 @@ def sample_command(
     seed: int,
     out: Path | None,
     interpolate: bool,
-    points: int,
-    steps: int,
+    points: int | None,
+    steps: int | None,
     overwrite: bool,
     device: str,
     quiet: bool,
@@ -70,13 +66,15 @@ def sample_command(
     """
     from zoo_gan import sampling
 
+    if not interpolate and (points is not None or steps is not None):
+        raise click.UsageError("--points and --steps shape the walk of --interpolate; add it")
     if interpolate:
         written = sampling.interpolate(
             checkpoint,
             out or Path("interpolation.gif"),
             count or 16,
-            points=points,
-            steps=steps,
+            points=points or 4,
+            steps=steps or 12,
             seed=seed,
             overwrite=overwrite,
             device=device,

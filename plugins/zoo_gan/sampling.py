@@ -75,13 +75,15 @@ def sample(
 
 def _target(path: str | os.PathLike[str], suffixes: tuple[str, ...], overwrite: bool) -> Path:
     target = Path(path)
+    if target.is_dir():
+        raise zoo.ConfigError(
+            f"{target} is a folder; give a file name such as {target / ('x' + suffixes[0])}"
+        )
     if target.suffix.lower() not in suffixes:
         raise zoo.ConfigError(
             f"{target}: the output must end in {' or '.join(suffixes)}, not "
             f"'{target.suffix or '(no suffix)'}'"
         )
-    if target.is_dir():
-        raise zoo.ConfigError(f"{target} is a folder; give a file name such as {target / 'x'}")
     if target.exists() and not overwrite:
         raise zoo.ConfigError(
             f"{target} exists; overwrite it (--overwrite, overwrite=True) or choose another name"
@@ -106,8 +108,9 @@ def sample_grid(
         PosixPath('grid.png')
     """
     _check_count(count)
+    generator = _generator(model, device)  # a bad checkpoint fails before any file is touched
     target = _target(path, GRID_SUFFIXES, overwrite)
-    images = sample(model, count, seed=seed, device=device)
+    images = _generate(generator, latents(count, latent_size_of(generator), seed))
     picture = grid(images)
     if target.suffix.lower() == ".png":
         return atomic_write(target, lambda temp: picture.save(temp, format="PNG"))
@@ -149,8 +152,8 @@ def interpolate(
         raise zoo.ConfigError(f"points must be a whole number from 2 to 64, got {points!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 120:
         raise zoo.ConfigError(f"steps must be a whole number from 1 to 120, got {steps!r}")
-    target = _target(path, (".gif",), overwrite)
     generator = _generator(model, device)
+    target = _target(path, (".gif",), overwrite)
     size = latent_size_of(generator)
     anchors = latents(count * points, size, seed).reshape(points, count, size)
     walk = [

@@ -71,7 +71,8 @@ class GAN(zoo.Task):
     """
 
     default_loss = "bce-with-logits"
-    loss_tags = ("elementwise",)  # each logit scored against its 0/1 label
+    # Each logit scored against its 0/1 label: bce, which needs probabilities, cannot.
+    loss_tags = ("unbounded",)
     plotted: ClassVar[dict[str, tuple[str, ...]]] = {
         "loss": ("loss_d", "loss_g"),
         "discriminator output": ("d_real", "d_fake"),
