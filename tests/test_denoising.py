@@ -6,25 +6,12 @@ import json
 
 import pytest
 import torch
-from click.testing import CliRunner
 from PIL import Image
 
 import zoo
-from zoo.cli import cli
+from tests.cli_helpers import assert_one_line_error, invoke
 from zoo.errors import ConfigError
 from zoo_tasks.denoising import add_noise, denoise, denoise_files, psnr
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("zoo: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 # -- the model ------------------------------------------------------------------

@@ -7,29 +7,16 @@ import math
 
 import pytest
 import torch
-from click.testing import CliRunner
 from PIL import Image
 
 import zoo
-from zoo.cli import cli
+from tests.cli_helpers import assert_one_line_error, invoke
 from zoo.errors import ConfigError, TrainingError
 from zoo.trainer import plan_run
 from zoo_gan.sampling import interpolate, sample, sample_grid, slerp
 
 # Tiny runs: 32x32 digits, narrow layers, the 178 zeros, a few steps an epoch.
 TINY = {"image_size": 32, "base_width": 4, "latent_size": 8, "classes": [0]}
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("zoo: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def train_tiny(tmp_path, name="run", **options):

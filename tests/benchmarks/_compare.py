@@ -2,8 +2,35 @@
 
 from __future__ import annotations
 
+import argparse
 import statistics
+import sys
 from collections.abc import Callable
+
+import torch
+
+
+def arguments(description: str, *, epochs: int, batch_size: int, repeats: int):
+    """A parser with the options every comparison has; add your own, then parse."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument(
+        "--memory-format",
+        default="auto",
+        choices=["auto", "channels-last", "contiguous"],
+        help="zoo's --memory-format (contiguous: the plain loop's layout, to see the loop alone)",
+    )
+    return parser
+
+
+def print_setup(work: str, memory_format: str) -> None:
+    """What is compared, and on what: the first lines of every benchmark's output."""
+    print(work)
+    print(f"zoo memory format: {memory_format}; the plain loop: torch's default layout")
+    python = sys.version.split()[0]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, python {python}")
 
 
 def compare(

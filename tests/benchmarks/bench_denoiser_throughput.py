@@ -26,7 +26,6 @@ gives it the plain loop's layout, which shows what zoo's loop costs by itself.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import zoo
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _compare import compare
+from _compare import arguments, compare, print_setup
 
 SIGMA = 0.5  # the chapter's noise, also the denoising task's default
 
@@ -90,17 +89,8 @@ def zoo_run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__.splitlines()[0], epochs=3, batch_size=32, repeats=3)
     parser.add_argument("--dataset", help="default: fashion-mnist (bags) if found, else digits")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--memory-format",
-        default="auto",
-        choices=["auto", "channels-last", "contiguous"],
-        help="zoo's --memory-format (contiguous: the plain loop's layout, to see the loop alone)",
-    )
     args = parser.parse_args()
 
     dataset, options = args.dataset, {}
@@ -112,10 +102,10 @@ def main() -> None:
             dataset = "digits"
     images = zoo.create_dataset(dataset, **options).tensors["x"]
     work = f"{len(images)} images {tuple(images.shape[1:])} x {args.epochs} epochs"
-    print(f"conv-denoiser on {dataset} {options or ''}: {work}, batch {args.batch_size}")
-    print(f"zoo memory format: {args.memory_format}; the plain loop: torch's default layout")
-    python = sys.version.split()[0]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, python {python}")
+    print_setup(
+        f"conv-denoiser on {dataset} {options or ''}: {work}, batch {args.batch_size}",
+        args.memory_format,
+    )
 
     # one untimed round each: imports, allocator and caches warm up for both
     plain_loop(images[: args.batch_size * 4], 1, args.batch_size, 0)

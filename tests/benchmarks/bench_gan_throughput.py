@@ -24,7 +24,6 @@ so a ratio >= 1.0 means zoo is at least as fast.
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import zoo
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _compare import compare
+from _compare import arguments, compare, print_setup
 
 LR, BETAS = 8e-4, (0.5, 0.999)
 
@@ -116,25 +115,13 @@ def quiet(function, *args):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__.splitlines()[0], epochs=2, batch_size=64, repeats=5)
     parser.add_argument("--image-size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--memory-format",
-        default="auto",
-        choices=["auto", "channels-last", "contiguous"],
-        help="zoo's --memory-format (contiguous: the plain loop's layout, to see the loop alone)",
-    )
     args = parser.parse_args()
 
     images = zoo.create_dataset("digits", size=args.image_size).tensors["x"]
     work = f"{len(images)} images {tuple(images.shape[1:])} x {args.epochs} epochs"
-    print(f"dcgan on digits: {work}, batch {args.batch_size}")
-    print(f"zoo memory format: {args.memory_format}; the plain loop: torch's default layout")
-    python = sys.version.split()[0]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, python {python}")
+    print_setup(f"dcgan on digits: {work}, batch {args.batch_size}", args.memory_format)
 
     # one untimed round each: imports, allocator and caches warm up for both
     quiet(plain_loop, images[: args.batch_size * 2], 1, args.batch_size, 0)
