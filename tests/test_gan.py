@@ -342,3 +342,82 @@ def test_loss_png_with_panels_and_with_nothing_to_draw(tmp_path):
     errors = [{"epoch": 1, "error": 0.5}]
     with Image.open(plot_history(errors, tmp_path / "blank.png")) as blank:
         assert wide > 1.5 * blank.width
+
+
+# -- nothing trained is lost; mistakes are one line -------------------------------
+def test_a_picture_that_cannot_be_written_is_a_warning_not_a_lost_run(
+    tmp_path, monkeypatch, capsys
+):
+    from zoo_gan.task import GAN
+
+    def disk_full(self, model, run):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(GAN, "finish", disk_full)
+    run = train_tiny(tmp_path, epochs=1)
+    assert "could not draw its pictures at the end" in capsys.readouterr().err
+    saved = zoo.inspect_checkpoint(run.checkpoint)["metadata"]["metrics"]
+    assert saved["epoch"] == 1 and "loss_g" in saved
+
+
+def test_ctrl_c_keeps_the_pictures_drawn_so_far(tmp_path, monkeypatch):
+    from zoo_gan.task import GAN
+
+    original = GAN.training_step
+
+    def interrupted_in_epoch_three(self, model, batch, step):
+        if step.epoch == 3:
+            raise KeyboardInterrupt
+        return original(self, model, batch, step)
+
+    monkeypatch.setattr(GAN, "training_step", interrupted_in_epoch_three)
+    with pytest.raises(KeyboardInterrupt):
+        train_tiny(tmp_path, epochs=5)
+    folder = tmp_path / "run"
+    with Image.open(folder / "progress.gif") as gif:
+        assert gif.n_frames == 4  # before training, epochs 1 and 2, and the interrupt
+    metadata = zoo.inspect_checkpoint(folder / "model.safetensors")["metadata"]
+    assert metadata["metrics"]["interrupted_in_epoch"] == 3
+    assert (folder / "samples.png").exists()
+
+
+def test_seeds_beyond_what_torch_takes_are_one_line(trained):
+    too_big = str(2**64)
+    assert_one_line_error(invoke("sample", trained, "--seed", too_big), "--seed")
+    assert_one_line_error(invoke("train", "dcgan", "--seed", too_big), "--seed")
+    with pytest.raises(ConfigError, match="seed must be a whole number"):
+        sample(trained, 2, seed=2**63)
+
+
+def test_a_generator_with_nan_weights_is_refused(trained, tmp_path):
+    pair = zoo.load(trained)
+    with torch.no_grad():
+        next(pair.generator.parameters()).fill_(float("nan"))
+    path = zoo.save(pair, tmp_path / "nan.safetensors")
+    result = invoke("sample", path, "-o", tmp_path / "nan.png")
+    assert_one_line_error(result, "non-finite values")
+    assert not (tmp_path / "nan.png").exists()
+
+
+def test_an_output_under_a_file_is_one_line(trained, tmp_path):
+    (tmp_path / "one.png").write_bytes(b"x")
+    result = invoke("sample", trained, "-o", tmp_path / "one.png" / "x.png")
+    assert_one_line_error(result, "cannot create the folder")
+
+
+def test_pictures_too_large_are_refused_before_any_work(trained, tmp_path):
+    big = zoo.create_model("dcgan-generator", image_size=1024, base_width=1, latent_size=2)
+    path = zoo.save(big, tmp_path / "big.safetensors")
+    assert_one_line_error(invoke("sample", path, "-n", "1024"), "larger than zoo writes")
+    walk = invoke(
+        "sample", trained, "--interpolate", "-n", "1024", "--points", "64", "--steps", "120"
+    )
+    assert_one_line_error(walk, "million pixels in memory", "--points")
+    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.gif"))
+
+
+def test_large_training_pictures_are_shrunk_to_fit():
+    from zoo_gan.latent import grid
+
+    picture = grid(torch.rand(16, 1, 512, 512), max_side=1024)
+    assert picture.width <= 1024 and picture.height <= 1024

@@ -74,3 +74,16 @@ def test_open_image_turns_photos_upright_and_scales_16_bit(tmp_path):
     assert read_image(tmp_path / "deep.png", channels=1).min() == 1.0
     with pytest.raises(DataError, match="'L' \\(grayscale\\) or 'RGB'"):
         open_image(tmp_path / "deep.png", "CMYK")
+
+
+def test_gif_frames_of_different_sizes_are_padded_not_overlaid(tmp_path):
+    from PIL import Image, ImageSequence
+
+    wide = Image.new("L", (40, 10), 0)  # black, wider than the next frame
+    narrow = Image.new("L", (20, 10), 128)
+    path = write_gif([wide, narrow], tmp_path / "mixed.gif")
+    with Image.open(path) as gif:
+        frames = [frame.convert("L") for frame in ImageSequence.Iterator(gif)]
+    assert frames[1].size == (40, 10)
+    assert frames[1].getpixel((30, 5)) == 255  # white padding, not the first frame's black
+    assert frames[1].getpixel((5, 5)) == 128

@@ -384,7 +384,8 @@ def inspect_command(path: Path, as_json: bool) -> None:
 @click.option(
     "--val-fraction",
     type=click.FloatRange(min=0, max=1, max_open=True),
-    help="Share of the data held out for evaluation (default 0.2; 0 for none).",
+    help="Share of the data held out for evaluation (default 0.2, or the model's "
+    "recipe: 0 for dcgan; 0 for none).",
 )
 @click.option(
     "--shuffle/--no-shuffle",
@@ -410,7 +411,11 @@ def inspect_command(path: Path, as_json: bool) -> None:
     "per epoch).",
 )
 @click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Random seed.",
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option(

@@ -266,7 +266,21 @@ def write_gif(
     durations[-1] = round(max(hold_last, seconds_per_frame) * 1000)
     # Grayscale frames stay grayscale: a third of the bytes, and no palette dithering.
     mode = "L" if all(frame.mode == "L" for frame in frames) else "RGB"
-    first, *rest = [frame.convert(mode) for frame in frames]
+    frames = [frame.convert(mode) for frame in frames]
+    # Frames of different sizes (a longer caption, say) are padded with white to the
+    # largest, so that no part of a bigger frame shows through a smaller one.
+    width, height = max(f.width for f in frames), max(f.height for f in frames)
+    if any(f.size != (width, height) for f in frames):
+        from PIL import Image
+
+        white = 255 if mode == "L" else (255, 255, 255)
+        padded = []
+        for frame in frames:
+            canvas = Image.new(mode, (width, height), white)
+            canvas.paste(frame, (0, 0))
+            padded.append(canvas)
+        frames = padded
+    first, *rest = frames
 
     def save(temp: Path) -> None:
         first.save(

@@ -67,6 +67,8 @@ class RunContext:
     batch_size: int
     history: list[dict[str, Any]] = field(default_factory=list)
     pictures: list[Path] = field(default_factory=list)
+    #: True when `finish` is called after Ctrl-C: draw what there is, mid-epoch.
+    interrupted: bool = False
 
     def path(self, name: str) -> Path:
         """A file in the run folder, recorded as one of the run's pictures."""
@@ -152,5 +154,9 @@ class Task:
         """Called after every epoch (model in eval mode, no gradients): e.g. save a frame."""
 
     def finish(self, model: nn.Module, run: RunContext) -> dict[str, float]:
-        """Called once after the last epoch: draw pictures, return extra final metrics."""
+        """Called once after the last epoch: draw pictures, return extra final metrics.
+
+        Also called after Ctrl-C (with `run.interrupted` set, once the weights
+        so far are saved), so that the pictures show the progress until then.
+        """
         return {}

@@ -90,9 +90,9 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "batch_size": (1, True, math.inf),
     "lr": (0.0, False, math.inf),
     "val_fraction": (0.0, True, 1.0),
-    "seed": (0, True, math.inf),
     "workers": (0, True, math.inf),
     "log_every": (0, True, math.inf),
+    "seed": (0, True, 2**63),
 }
 
 
@@ -431,14 +431,13 @@ class _Loop:
         where = (
             f"dataset '{plan['dataset']['name']}' ({shapes}) under task '{plan['task']['name']}'"
         )
-        dataset_default = f" (its default: {model_entry.dataset})" if model_entry.dataset else ""
-        checks = [
-            (
-                self.task.check_fit,
-                f"model '{plan['model']}' does not fit {where}",
-                f"choose a dataset the model fits{dataset_default} or change the model's options",
-            )
-        ]
+        if model_entry.task and plan["task"]["name"] != model_entry.task:
+            # The task is the likelier culprit: it may feed the model the wrong thing.
+            remedy = f"use the model's own task ({model_entry.task}) or another model"
+        else:
+            default = f" (its default: {model_entry.dataset})" if model_entry.dataset else ""
+            remedy = f"choose a dataset the model fits{default} or change the model's options"
+        checks = [(self.task.check_fit, f"model '{plan['model']}' does not fit {where}", remedy)]
         if plan["loss"] is not None:
             # Score the same two samples, so a loss that cannot take these outputs or
             # targets (bce on values outside [0, 1], say) fails here, not mid-run.
@@ -503,9 +502,9 @@ class _Loop:
                     if held_out_batches is not None:
                         evaluated = self.task.evaluate(self.model, held_out_batches)
                         record.update({f"val_{k}": v for k, v in evaluated.items()})
-                    self.task.epoch_end(self.model, self.context)
+                    self._draw(self.task.epoch_end, f"after epoch {epoch}")
                     if epoch == plan["epochs"]:
-                        record.update(self.task.finish(self.model, self.context))
+                        record.update(self._draw(self.task.finish, "at the end") or {})
                 record["seconds"] = round(time.perf_counter() - started, 4)
                 self.history.append(record)
                 self._append_metrics(record)
@@ -515,7 +514,8 @@ class _Loop:
         except KeyboardInterrupt:
             if bar is not None:
                 bar.close()
-            self._save_interrupted()
+            if self._save_interrupted():
+                self._finish_interrupted()
             raise
         except TrainingError:
             if bar is not None:
@@ -609,7 +609,8 @@ class _Loop:
         save(self.model, self.run_dir / CHECKPOINT)
         self.saved_epoch = record["epoch"]
 
-    def _save_interrupted(self) -> None:
+    def _save_interrupted(self) -> bool:
+        """Save the weights so far if they are finite; return whether they were saved."""
         finite = all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
         # The interrupt may land after epoch N is recorded but before epoch N + 1
         # starts: the weights are then epoch N's, and the run stopped in N + 1.
@@ -629,6 +630,33 @@ class _Loop:
         else:
             self.say(f"interrupted; the last good checkpoint (epoch {self.saved_epoch}) is kept")
         self._draw_loss()
+        return finite
+
+    def _draw(self, hook: Any, when: str) -> Any:
+        """Run a task's picture hook; a failure is a warning, never the loss of the run.
+
+        (A picture that cannot be written, for a full disk or an image too
+        large, must not take the epoch's weights with it.)
+        """
+        try:
+            return hook(self.model, self.context)
+        except Exception as exc:
+            print(
+                f"zoo: warning: task '{self.plan['task']['name']}' could not draw its pictures "
+                f"{when}: {_first_line(exc)}; training goes on and the weights are saved",
+                file=sys.stderr,
+            )
+            return None
+
+    def _finish_interrupted(self) -> None:
+        """After Ctrl-C, once the weights so far are saved, let the task draw what it has."""
+        self.context.interrupted = True
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                self._draw(self.task.finish, "after the interrupt")
+        except KeyboardInterrupt:  # a second Ctrl-C: stop drawing
+            pass
 
     def _draw_loss(self) -> None:
         if self.history:

@@ -16,7 +16,11 @@ import click
     help="Images in the grid (default 64), or walks in the GIF with --interpolate (default 16).",
 )
 @click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Latent noise seed."
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Latent noise seed.",
 )
 @click.option(
     "-o",

@@ -18,6 +18,12 @@ import zoo
 
 # Most images one grid shows: beyond that nobody can see them.
 MAX_GRID = 1024
+# Largest picture `zoo sample` writes, and the most pixels an animation holds in
+# memory (frames x pixels of one frame).
+MAX_PICTURE_PIXELS = 8192 * 8192
+MAX_ANIMATION_PIXELS = 256 * 1024 * 1024
+# Seeds torch's generators take.
+SEED_LIMIT = 2**63
 
 
 def model_name(model: nn.Module) -> str:
@@ -70,6 +76,8 @@ def halves(model: nn.Module) -> tuple[nn.Module, nn.Module, int]:
 
 def latents(count: int, latent_size: int, seed: int, device: Any = "cpu") -> torch.Tensor:
     """`count` standard-normal latent vectors from `seed`: the same on every device."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise zoo.ConfigError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(count, latent_size, generator=generator).to(device)
 
@@ -79,11 +87,30 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
     return images.detach().float().add(1).div(2).clamp(0, 1).cpu()
 
 
-def grid(images: torch.Tensor, *, title: str | None = None, columns: int | None = None) -> Any:
-    """Images in [0, 1] tiled in rows of `columns` (about square by default), as a PIL image."""
+def grid_shape(count: int, image_size: int) -> tuple[int, int]:
+    """(columns, width in pixels) of the about square grid `grid` draws for `count` images."""
+    columns = math.ceil(math.sqrt(count))
+    scale = max(1, 64 // image_size)
+    return columns, columns * (image_size * scale + 2) + 2
+
+
+def grid(images: torch.Tensor, *, title: str | None = None, max_side: int | None = None) -> Any:
+    """Images in [0, 1] tiled in an about square grid, as a PIL image.
+
+    Small images are enlarged to about 64 pixels; with `max_side`, large ones
+    are shrunk (by averaging) so that the grid is at most that wide.
+    """
+    from torch.nn import functional
+
     from zoo.images import tile
 
-    columns = columns or math.ceil(math.sqrt(len(images)))
+    columns, width = grid_shape(len(images), max(images.shape[-2:]))
+    if max_side is not None and width > max_side:
+        shrink = math.ceil(width / max_side)
+        height, side = images.shape[-2:]
+        images = functional.interpolate(
+            images, size=(max(1, height // shrink), max(1, side // shrink)), mode="area"
+        )
     rows = [images[start : start + columns] for start in range(0, len(images), columns)]
     scale = max(1, 64 // max(images.shape[-2:]))
     return tile(rows, scale=scale, title=title)

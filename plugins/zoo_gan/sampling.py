@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -23,11 +24,23 @@ from torch import nn
 import zoo
 from zoo.files import atomic_write
 from zoo.images import write_gif
-from zoo_gan.latent import MAX_GRID, generator_of, grid, latent_size_of, latents, to_unit
+from zoo_gan.latent import (
+    MAX_ANIMATION_PIXELS,
+    MAX_GRID,
+    MAX_PICTURE_PIXELS,
+    generator_of,
+    grid,
+    grid_shape,
+    latent_size_of,
+    latents,
+    to_unit,
+)
 
 # Latents go through the generator this many at a time, to bound memory.
 CHUNK = 256
 GRID_SUFFIXES = (".png", ".jpg", ".jpeg")
+# Widest frame of an interpolation GIF: larger grids are shrunk to fit.
+MAX_GIF_SIDE = 2048
 
 
 def _generator(model: nn.Module | str | os.PathLike[str], device: str) -> nn.Module:
@@ -57,7 +70,43 @@ def _generate(generator: nn.Module, noise: torch.Tensor) -> torch.Tensor:
         parts = [generator(noise[i : i + CHUNK].to(on)) for i in range(0, len(noise), CHUNK)]
     finally:
         generator.train(was_training)
-    return to_unit(torch.cat(parts))
+    images = torch.cat(parts)
+    if not bool(torch.isfinite(images).all()):
+        raise zoo.ConfigError(
+            "the generator gave non-finite values (NaN or infinity): its weights are "
+            "damaged; use another checkpoint (a run keeps its last good one)"
+        )
+    return to_unit(images)
+
+
+def _image_side(generator: nn.Module) -> int:
+    """The side of the generator's images, from its `image_size` or from one sample."""
+    side = getattr(generator, "image_size", None)
+    if isinstance(side, int) and side > 0:
+        return side
+    return max(_generate(generator, latents(1, latent_size_of(generator), 0)).shape[-2:])
+
+
+def _check_picture(count: int, side: int, frames: int = 1, max_side: int | None = None) -> None:
+    """Refuse, before any work, a grid (or animation) too large to write or to hold in memory."""
+    width = grid_shape(count, side)[1]
+    if max_side is not None:
+        width = min(width, max_side)
+    pixels = width * width
+    limit = MAX_PICTURE_PIXELS if frames == 1 else MAX_ANIMATION_PIXELS
+    if pixels * frames <= limit:
+        return
+    what = f"{count} images of {side}x{side} pixels make a grid about {width}x{width}"
+    if frames == 1:
+        raise zoo.ConfigError(
+            f"{what}, larger than zoo writes ({math.isqrt(limit)}x{math.isqrt(limit)}); "
+            "ask for fewer images (-n)"
+        )
+    raise zoo.ConfigError(
+        f"{what}, and {frames} frames of it would hold {pixels * frames / 1e6:,.0f} million "
+        f"pixels in memory (at most {limit / 1e6:,.0f} million); ask for fewer images (-n), "
+        "--points or --steps"
+    )
 
 
 def sample(
@@ -88,7 +137,13 @@ def _target(path: str | os.PathLike[str], suffixes: tuple[str, ...], overwrite: 
         raise zoo.ConfigError(
             f"{target} exists; overwrite it (--overwrite, overwrite=True) or choose another name"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise zoo.ConfigError(
+            f"cannot create the folder {target.parent} for {target.name}: "
+            f"{exc.strerror or exc}; choose another output path"
+        ) from None
     return target
 
 
@@ -109,6 +164,7 @@ def sample_grid(
     """
     _check_count(count)
     generator = _generator(model, device)  # a bad checkpoint fails before any file is touched
+    _check_picture(count, _image_side(generator))
     target = _target(path, GRID_SUFFIXES, overwrite)
     images = _generate(generator, latents(count, latent_size_of(generator), seed))
     picture = grid(images)
@@ -153,16 +209,18 @@ def interpolate(
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 120:
         raise zoo.ConfigError(f"steps must be a whole number from 1 to 120, got {steps!r}")
     generator = _generator(model, device)
+    _check_picture(count, _image_side(generator), points * steps, MAX_GIF_SIDE)
     target = _target(path, (".gif",), overwrite)
     size = latent_size_of(generator)
     anchors = latents(count * points, size, seed).reshape(points, count, size)
-    walk = [
-        slerp(anchors[i], anchors[(i + 1) % points], k / steps)
+    # One frame at a time: only the (possibly shrunk) pictures stay in memory.
+    frames = [
+        grid(
+            _generate(generator, slerp(anchors[i], anchors[(i + 1) % points], k / steps)),
+            max_side=MAX_GIF_SIDE,
+        )
         for i in range(points)
         for k in range(steps)
     ]
-    images = _generate(generator, torch.cat(walk))
-    images = images.reshape(len(walk), count, *images.shape[1:])
-    frames = [grid(frame) for frame in images]
     seconds = max(0.04, round(2.0 / steps, 2))  # about two seconds from one point to the next
     return write_gif(frames, target, seconds_per_frame=seconds, hold_last=seconds)

@@ -21,6 +21,8 @@ HELD_OUT_NOISE_SEED = 4321
 # progress.gif keeps at most this many frames.
 MAX_FRAMES = 60
 MAX_SAMPLES = 256
+# Widest picture the task draws: large images are shrunk to fit (see `grid`).
+MAX_SIDE = 1024
 
 
 def to_signed(images: torch.Tensor) -> torch.Tensor:
@@ -230,7 +232,7 @@ class GAN(zoo.Task):
 
     def _grid(self, generator, title: str):
         images = to_unit(generator(self._noise))
-        return grid(images, title=title)
+        return grid(images, title=title, max_side=MAX_SIDE)
 
     def _add_frame(self, generator, label: str) -> None:
         self._frames.append(self._grid(generator, label))
@@ -247,17 +249,23 @@ class GAN(zoo.Task):
         finally:
             generator.train(was_training)
 
+    def _write_samples(self, generator, run, label: str) -> None:
+        picture = self._grid(generator, f"{self.samples} samples from fixed noise, {label}")
+        atomic_write(run.path("samples.png"), lambda temp: picture.save(temp, format="PNG"))
+
     def epoch_end(self, model, run):
         generator = halves(model)[0]
         label = f"epoch {run.epoch}/{run.epochs}"
         if not self.frame_every and frame_due(run.epoch, run.epochs, MAX_FRAMES):
             self._add_frame(generator, label)
-        picture = self._grid(generator, f"{self.samples} samples from fixed noise, {label}")
-        atomic_write(run.path("samples.png"), lambda temp: picture.save(temp, format="PNG"))
+        self._write_samples(generator, run, label)
 
     def finish(self, model, run):
         generator = halves(model)[0]
-        if self.frame_every:
+        if run.interrupted:  # the weights saved are from the middle of this epoch
+            label = f"step {self._steps}, interrupted in epoch {run.epoch}/{run.epochs}"
+            self._write_samples(generator, run, label)
+        elif self.frame_every:
             label = f"step {self._steps}, epoch {run.epoch}"
         else:
             label = f"epoch {run.epoch}/{run.epochs}"

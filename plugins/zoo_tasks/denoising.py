@@ -146,8 +146,12 @@ class Denoising(zoo.Task):
             self._noisy,
             self._last_denoised,
             self._clean,
-            title=f"{self._shown} images, noise sigma {self.sigma:g}, after {run.epoch} "
-            f"epoch{'' if run.epoch == 1 else 's'}",
+            title=f"{self._shown} images, noise sigma {self.sigma:g}, "
+            + (
+                f"interrupted in epoch {run.epoch}"
+                if run.interrupted
+                else f"after {run.epoch} epoch{'' if run.epoch == 1 else 's'}"
+            ),
         )
         return {}
 
