@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
+import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -31,6 +35,16 @@ def print_setup(work: str, memory_format: str) -> None:
     print(f"zoo memory format: {memory_format}; the plain loop: torch's default layout")
     python = sys.version.split()[0]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, python {python}")
+
+
+def timed_train(name: str, **options: Any) -> float:
+    """Seconds of one whole `zoo.train` call on the CPU, into a throwaway run folder."""
+    import zoo
+
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        zoo.train(name, device="cpu", out=Path(folder) / "run", verbose=False, **options)
+        return time.perf_counter() - started
 
 
 def compare(

@@ -27,7 +27,6 @@ gives it the plain loop's layout, which shows what zoo's loop costs by itself.
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import zoo
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _compare import arguments, compare, print_setup
+from _compare import arguments, compare, print_setup, timed_train
 
 SIGMA = 0.5  # the chapter's noise, also the denoising task's default
 
@@ -69,23 +68,17 @@ def zoo_run(
     dataset: str, options: dict, epochs: int, batch_size: int, seed: int, memory_format: str
 ) -> float:
     """The same work through `zoo.train` (everything it does, timed end to end)."""
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        zoo.train(
-            "conv-denoiser",
-            dataset=dataset,
-            dataset_options=options,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=1e-3,
-            val_fraction=0.0,
-            seed=seed,
-            memory_format=memory_format,
-            device="cpu",
-            out=Path(folder) / "run",
-            verbose=False,
-        )
-        return time.perf_counter() - started
+    return timed_train(
+        "conv-denoiser",
+        dataset=dataset,
+        dataset_options=options,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=1e-3,
+        val_fraction=0.0,
+        seed=seed,
+        memory_format=memory_format,
+    )
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import sys
-import tempfile
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -37,7 +36,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import zoo
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _compare import arguments, compare, print_setup
+from _compare import arguments, compare, print_setup, timed_train
 
 LR, BETAS = 8e-4, (0.5, 0.999)
 
@@ -91,21 +90,15 @@ def plain_loop(images: torch.Tensor, epochs: int, batch_size: int, seed: int) ->
 
 def zoo_run(size: int, epochs: int, batch_size: int, seed: int, memory_format: str) -> float:
     """The same work through `zoo.train` (everything it does, timed end to end)."""
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        zoo.train(
-            "dcgan",
-            settings={"image_size": size},
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=LR,
-            seed=seed,
-            memory_format=memory_format,
-            device="cpu",
-            out=Path(folder) / "run",
-            verbose=False,
-        )
-        return time.perf_counter() - started
+    return timed_train(
+        "dcgan",
+        settings={"image_size": size},
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=LR,
+        seed=seed,
+        memory_format=memory_format,
+    )
 
 
 def quiet(function, *args):
