@@ -63,6 +63,8 @@ def test_list_filters_by_kind_and_pattern():
         "dcgan-discriminator",
         "dcgan-generator",
         "dense-ae",
+        "fusion",
+        "fusion-cnn",
     ]
     inits = invoke("list", "inits", "*normal").output
     assert "kaiming-normal" in inits and "xavier" not in inits

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
         create_task,
     )
     from zoo.checkpoint import inspect_checkpoint, load, save
-    from zoo.data import Data
+    from zoo.data import Data, Standardisation, model_inputs
     from zoo.device import resolve_device
     from zoo.summary import count_parameters, layer_table
     from zoo.task import RunContext, Step, Task
@@ -68,6 +68,8 @@ _LAZY = {
     "load": "zoo.checkpoint",
     "save": "zoo.checkpoint",
     "Data": "zoo.data",
+    "Standardisation": "zoo.data",
+    "model_inputs": "zoo.data",
     "resolve_device": "zoo.device",
     "count_parameters": "zoo.summary",
     "layer_table": "zoo.summary",
@@ -109,6 +111,8 @@ __all__ = [
     "load",
     "save",
     "Data",
+    "Standardisation",
+    "model_inputs",
     "resolve_device",
     "count_parameters",
     "layer_table",

@@ -52,6 +52,10 @@ class ModelSpec:
     init: str | None = None
     init_options: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: The options of the dataset it was trained on, and the statistics its
+    #: standardised inputs and targets were rescaled with (`Standardisation.to_json`).
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    standardisation: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     skipped: dict[str, list[str]] = field(default_factory=dict)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo._version import __version__
-from zoo.errors import CheckpointError, ConfigError, UnknownNameError, ZooError
+from zoo.errors import CheckpointError, ConfigError, DataError, UnknownNameError, ZooError
 
 if TYPE_CHECKING:
     import torch
@@ -346,6 +346,11 @@ def _metadata_for(model: nn.Module, metrics: Mapping[str, Any] | None) -> dict[s
         "zoo_version": __version__,
         "torch_version": torch.__version__,
     }
+    # Only what a run recorded: a model built by hand carries neither.
+    if spec.dataset_options:
+        entries["dataset_options"] = json.dumps(json_safe(spec.dataset_options), sort_keys=True)
+    if spec.standardisation:
+        entries["standardisation"] = json.dumps(spec.standardisation, sort_keys=True)
     return entries
 
 
@@ -563,6 +568,7 @@ def load(
 
     from zoo.build import ModelSpec
     from zoo.config import resolve_config
+    from zoo.data import Standardisation
     from zoo.device import resolve_device
 
     target = Path(path)
@@ -578,6 +584,14 @@ def load(
             )
         except ConfigError as exc:
             raise _fail(target, f"bad config: {exc}") from None
+        dataset_options = _json_field(header, "dataset_options", {})
+        if not isinstance(dataset_options, dict):
+            raise _fail(target, "metadata 'dataset_options' must be a JSON object")
+        standardisation = _json_field(header, "standardisation", {})
+        try:
+            Standardisation.from_json(standardisation)
+        except DataError as exc:
+            raise _fail(target, f"metadata 'standardisation' is invalid: {exc}") from None
 
         # A shape check on the meta device first: a file cannot make us allocate
         # more than its own tensors justify.
@@ -616,6 +630,8 @@ def load(
         init=header.metadata.get("init") or None,
         init_options=_json_field(header, "init_options", {}) or {},
         metrics=metrics if isinstance(metrics, dict) else {},
+        dataset_options=dataset_options,
+        standardisation=standardisation,
         source=str(target),
         skipped={"missing": missing, "unexpected": unexpected, "wrong_shape": mismatched},
     )

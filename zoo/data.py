@@ -9,6 +9,11 @@ tensors, so a task can feed any number of inputs to a model by name.
 image size, number of classes); the trainer fills those config keys unless the
 user set them.
 
+`standardise` names the tensors (tabular features, a regression target) the
+trainer rescales per column to zero mean and unit variance, with statistics of
+the training split only; the statistics travel in the checkpoint
+(`Standardisation.to_json`), so predictions on new data use the same scale.
+
 Example:
     >>> import torch, zoo
     >>> data = zoo.Data({"x": torch.zeros(10, 3), "y": torch.arange(10)},
@@ -30,9 +35,121 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from zoo.errors import DataError, ZooError
 
-__all__ = ["Batch", "Data"]
+__all__ = ["Batch", "Data", "Standardisation", "model_inputs"]
 
 Batch = dict[str, torch.Tensor]
+
+
+def model_inputs(batch: Batch, targets: Sequence[str]) -> Batch:
+    """The tensors of a batch a model takes by name: every one but the `targets`.
+
+    A multi-input model's forward names its inputs (`forward(image, features)`),
+    and a dataset's tensors carry the same names, so any number of inputs pass
+    through without a special case.
+    """
+    return {name: tensor for name, tensor in batch.items() if name not in targets}
+
+
+class Standardisation:
+    """Per-column mean and standard deviation of named tensors, to rescale them and back.
+
+    Example:
+        >>> scale = Standardisation({"y": (torch.tensor(10.0), torch.tensor(2.0))})
+        >>> scale.apply({"y": torch.tensor([12.0])})["y"]
+        tensor([1.])
+        >>> scale.restore("y", torch.tensor([1.0]))
+        tensor([12.])
+    """
+
+    def __init__(
+        self,
+        stats: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+        columns: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.stats = {name: (mean.float(), std.float()) for name, (mean, std) in stats.items()}
+        self.columns = {name: list(names) for name, names in (columns or {}).items()}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.stats
+
+    def __repr__(self) -> str:
+        return f"Standardisation({', '.join(self.stats)})"
+
+    @classmethod
+    def fit(
+        cls, tensors: Mapping[str, torch.Tensor], columns: Mapping[str, Any]
+    ) -> Standardisation:
+        """Statistics of each tensor over its first (sample) dimension; a constant column
+        gets std 1 so it stays finite."""
+        stats = {}
+        for name, tensor in tensors.items():
+            values = tensor.double()
+            if len(values) == 0:
+                raise DataError(f"cannot standardise '{name}': no samples")
+            mean = values.mean(dim=0)
+            std = values.std(dim=0, correction=0) if len(values) > 1 else torch.ones_like(mean)
+            bad = ~torch.isfinite(mean) | ~torch.isfinite(std)
+            if bool(bad.any()):
+                raise DataError(f"cannot standardise '{name}': it holds NaN or infinite values")
+            std = torch.where(std > 1e-12, std, torch.ones_like(std))
+            stats[name] = (mean, std)
+        named = {k: v for k, v in columns.items() if k in stats}
+        return cls(stats, named)
+
+    def apply(self, batch: Mapping[str, torch.Tensor], names: Sequence[str] | None = None) -> Batch:
+        """The batch with each standardised tensor (of `names`, default all) rescaled."""
+        chosen = self.stats if names is None else {n: self.stats[n] for n in names if n in self}
+        out = dict(batch)
+        for name, (mean, std) in chosen.items():
+            if name in out:
+                tensor = out[name]
+                out[name] = (tensor - mean.to(tensor.device)) / std.to(tensor.device)
+        return out
+
+    def restore(self, name: str, tensor: torch.Tensor) -> torch.Tensor:
+        """Back to the original units (identity for a tensor that is not standardised)."""
+        if name not in self.stats:
+            return tensor
+        mean, std = self.stats[name]
+        return tensor * std.to(tensor.device) + mean.to(tensor.device)
+
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        """Plain lists and numbers, for the checkpoint's metadata and config.json."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, (mean, std) in self.stats.items():
+            out[name] = {"mean": mean.tolist(), "std": std.tolist()}
+            if name in self.columns:
+                out[name]["columns"] = self.columns[name]
+        return out
+
+    @classmethod
+    def from_json(cls, value: Any) -> Standardisation:
+        """Read `to_json`'s form back, checking every field (it may come from a file)."""
+        if not isinstance(value, Mapping):
+            raise DataError("standardisation must be a JSON object")
+        stats, columns = {}, {}
+        for name, entry in value.items():
+            if not isinstance(entry, Mapping) or not {"mean", "std"} <= set(entry):
+                raise DataError(f"standardisation of '{name}' needs mean and std")
+            try:
+                mean = torch.tensor(entry["mean"], dtype=torch.float64)
+                std = torch.tensor(entry["std"], dtype=torch.float64)
+            except (TypeError, ValueError, RuntimeError):
+                raise DataError(
+                    f"standardisation of '{name}': mean and std must be numbers"
+                ) from None
+            if mean.shape != std.shape or mean.ndim > 1 or mean.numel() > 1_000_000:
+                raise DataError(f"standardisation of '{name}': mean and std differ in shape")
+            finite = bool(torch.isfinite(mean).all()) and bool(torch.isfinite(std).all())
+            if not (finite and bool((std > 0).all())):
+                raise DataError(f"standardisation of '{name}': values must be finite, std > 0")
+            stats[name] = (mean, std)
+            names = entry.get("columns")
+            if names is not None:
+                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                    raise DataError(f"standardisation of '{name}': columns must be strings")
+                columns[name] = names
+        return cls(stats, columns)
 
 
 class Data:
@@ -46,6 +163,8 @@ class Data:
         names: Sequence[str] | None = None,
         implies: Mapping[str, Any] | None = None,
         info: Mapping[str, Any] | None = None,
+        standardise: Sequence[str] = (),
+        scale: Standardisation | None = None,
     ) -> None:
         if (tensors is None) == (dataset is None):
             raise DataError("Data needs either tensors or a dataset, not both")
@@ -54,6 +173,10 @@ class Data:
         self.tensors: dict[str, torch.Tensor] | None = None
         self.dataset: Dataset | None = dataset
         self.names = tuple(names) if names else None
+        #: Names of tensors the trainer standardises with training-split statistics.
+        self.standardise = tuple(standardise)
+        #: The statistics already applied to this data (None: raw values).
+        self.scale = scale
         if tensors is not None:
             if not tensors:
                 raise DataError("Data needs at least one named tensor")
@@ -109,17 +232,52 @@ class Data:
         items = [self._item(i) for i in range(count)]
         return {name: torch.stack([item[name] for item in items]) for name in items[0]}
 
+    def _like(self, tensors: Mapping[str, torch.Tensor] | None = None, **changes: Any) -> Data:
+        """A Data with these tensors (or dataset) and the same declarations as this one."""
+        kept = {
+            "implies": self.implies,
+            "info": self.info,
+            "standardise": self.standardise,
+            "scale": self.scale,
+        }
+        if tensors is None:
+            kept.update(dataset=self.dataset, names=self.names)
+        return Data(tensors, **{**kept, **changes})
+
     def subset(self, indices: torch.Tensor) -> Data:
-        """The samples at `indices` (a 1-D integer tensor), keeping implies and info."""
+        """The samples at `indices` (a 1-D integer tensor), keeping what the data declare."""
         if self.tensors is not None:
-            tensors = {name: t[indices] for name, t in self.tensors.items()}
-            return Data(tensors, implies=self.implies, info=self.info)
-        return Data(
-            dataset=Subset(self.dataset, indices.tolist()),  # type: ignore[arg-type]
-            names=self.names,
-            implies=self.implies,
-            info=self.info,
-        )
+            return self._like({name: t[indices] for name, t in self.tensors.items()})
+        return self._like(dataset=Subset(self.dataset, indices.tolist()))  # type: ignore[arg-type]
+
+    def fit_standardisation(self) -> Standardisation | None:
+        """Statistics of the tensors named in `standardise` (None when it names none).
+
+        Data read from disk are read once, keeping only those tensors.
+        """
+        if not self.standardise:
+            return None
+        shapes = self.sample_shapes
+        missing = [name for name in self.standardise if name not in shapes]
+        if missing:
+            raise DataError(
+                f"standardise names {', '.join(missing)}, which the data do not have "
+                f"(they have {', '.join(shapes)})"
+            )
+        if self.tensors is not None:
+            chosen = {name: self.tensors[name] for name in self.standardise}
+        else:
+            items = [self._item(i) for i in range(len(self))]
+            chosen = {
+                name: torch.stack([item[name] for item in items]) for name in self.standardise
+            }
+        return Standardisation.fit(chosen, self.info.get("columns", {}))
+
+    def standardised(self, scale: Standardisation, names: Sequence[str] | None = None) -> Data:
+        """This data rescaled by `scale` (only `names`, if given); records it in `.scale`."""
+        if self.tensors is not None:
+            return self._like(scale.apply(self.tensors, names), scale=scale)
+        return self._like(dataset=_Rescaled(self, scale, names), names=None, scale=scale)
 
     def split(self, fraction: float, seed: int = 0) -> tuple[Data, Data | None]:
         """Split into (train, held-out) with a seeded shuffle; fraction 0 means no held-out part."""
@@ -143,8 +301,9 @@ class Data:
         """
         if self.tensors is None:
             return self
-        tensors = {name: place(t, device, channels_last) for name, t in self.tensors.items()}
-        return Data(tensors, implies=self.implies, info=self.info)
+        return self._like(
+            {name: place(t, device, channels_last) for name, t in self.tensors.items()}
+        )
 
     def batches(
         self,
@@ -302,3 +461,18 @@ class _Named(Dataset):
 
     def __getitem__(self, index: int) -> Batch:
         return self.data._item(index)
+
+
+class _Rescaled(Dataset):
+    """A Dataset's items standardised on the fly (module-level, so workers can unpickle it)."""
+
+    def __init__(self, data: Data, scale: Standardisation, names: Sequence[str] | None) -> None:
+        self.data = data
+        self.scale = scale
+        self.names = names
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> Batch:
+        return self.scale.apply(self.data._item(index), self.names)

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.data import Batch, Data
+from zoo.data import Batch, Data, model_inputs
 
 __all__ = ["RunContext", "Step", "Task"]
 
@@ -94,8 +94,13 @@ class Task:
     #: Tags a loss must carry one of to be used by this task (empty: any loss).
     #: E.g. ("elementwise",) refuses cross-entropy for a reconstruction task.
     loss_tags: tuple[str, ...] = ()
-    #: Batch keys fed to the model, in order, by `forward`.
-    inputs: tuple[str, ...] = ("x",)
+    #: Batch keys fed to the model, in order, by `forward`; None: every tensor of
+    #: the batch except the `targets`, by name (`model(image=..., features=...)`),
+    #: so a dataset with any number of named inputs fits a model whose forward
+    #: takes the same names.
+    inputs: tuple[str, ...] | None = ("x",)
+    #: Batch keys that are what the model should predict, never fed to it.
+    targets: tuple[str, ...] = ()
     #: Panels of loss.png: a y-axis label to the metrics drawn on it. None: one
     #: panel with every metric whose name contains "loss".
     plotted: dict[str, tuple[str, ...]] | None = None
@@ -120,7 +125,10 @@ class Task:
         self.forward(model, example)
 
     def forward(self, model: nn.Module, batch: Batch) -> Any:
-        """Run the model on a batch, feeding it the tensors named in `inputs`."""
+        """Run the model on a batch: the tensors named in `inputs` in order, or, when
+        `inputs` is None, every tensor but the `targets` by name."""
+        if self.inputs is None:
+            return model(**model_inputs(batch, self.targets))
         return model(*(batch[name] for name in self.inputs))
 
     def configure_optimizers(self, model: nn.Module, lr: float) -> dict[str, torch.optim.Optimizer]:

@@ -390,6 +390,12 @@ class _Loop:
         self.channels_last = _use_channels_last(plan["memory_format"], self.model, self.device)
         plan["memory_format"] = "channels-last" if self.channels_last else "contiguous"
         train_data, held_out = data.split(plan["val_fraction"], plan["seed"])
+        spec.dataset_options = dict(plan["dataset"]["options"])
+        scale = train_data.fit_standardisation()  # training split only: nothing leaks
+        if scale is not None:
+            train_data = train_data.standardised(scale)
+            held_out = None if held_out is None else held_out.standardised(scale)
+            spec.standardisation = plan["standardisation"] = scale.to_json()
         layout = {"channels_last": self.channels_last}
         self.train_data: Data = train_data.to(self.device, **layout)
         self.held_out: Data | None = (

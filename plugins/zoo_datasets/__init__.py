@@ -18,7 +18,7 @@ def _idx_defaults() -> dict[str, object]:
 
 @zoo.hookimpl
 def register_datasets(register: Callable[..., None]) -> None:
-    """Register blobs, digits, mnist, fashion-mnist and image-folder."""
+    """Register blobs, digits, mnist, fashion-mnist, image-folder, houses and csv-images."""
     register(
         "blobs",
         "zoo_datasets.blobs:blobs",
@@ -61,4 +61,26 @@ def register_datasets(register: Callable[..., None]) -> None:
         defaults={"root": "", "size": 64, "channels": 3},
         summary="Any folder of images (labels from class subfolders), read from disk.",
         tags=("image", "real", "files"),
+    )
+    register(
+        "houses",
+        "zoo_datasets.houses:houses",
+        defaults={"n_samples": 4000, "size": 64, "random_state": 0},
+        summary="Drawn house pictures with ten listing features and a price that needs both "
+        "(generated).",
+        tags=("image", "tabular", "multi-input", "regression", "synthetic", "offline"),
+    )
+    register(
+        "csv-images",
+        "zoo_datasets.csv_images:csv_images",
+        defaults={
+            "csv": "",
+            "image_column": "image",
+            "feature_columns": [],
+            "target_column": "target",
+            "size": 64,
+            "channels": 3,
+        },
+        summary="A CSV of image paths, numeric features and a target (images relative to the CSV).",
+        tags=("image", "tabular", "multi-input", "regression", "real", "files"),
     )

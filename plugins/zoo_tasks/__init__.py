@@ -12,7 +12,7 @@ import zoo
 
 @zoo.hookimpl
 def register_tasks(register: Callable[..., None]) -> None:
-    """Register reconstruction and denoising."""
+    """Register reconstruction, denoising and regression."""
     register(
         "reconstruction",
         "zoo_tasks.reconstruction:Reconstruction",
@@ -27,14 +27,27 @@ def register_tasks(register: Callable[..., None]) -> None:
         "progress.gif.",
         tags=("image", "unsupervised"),
     )
+    register(
+        "regression",
+        "zoo_tasks.regression:Regression",
+        summary="Predict a number from any named inputs; held-out MAE, RMSE and R² in the "
+        "target's units, predictions.png.",
+        tags=("supervised",),
+    )
 
 
 @zoo.hookimpl
 def register_commands(register: Callable[..., None]) -> None:
-    """Register `zoo denoise`."""
+    """Register `zoo denoise` and `zoo predict`."""
     register(
         "denoise",
         "zoo_tasks.commands:denoise_command",
         summary="Denoise image files with a trained model (e.g. conv-denoiser).",
         tags=("image",),
+    )
+    register(
+        "predict",
+        "zoo_tasks.commands:predict_command",
+        summary="Predict with a trained regression model (e.g. fusion) from a CSV of inputs.",
+        tags=("regression",),
     )

@@ -47,3 +47,62 @@ def denoise_command(
     if not quiet:
         for path in written:
             click.echo(str(path))
+
+
+@click.command("predict")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Rows to predict: a CSV laid out like the model's training data (an image-path "
+    "column relative to the CSV, the feature columns; the target column is optional).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Write the CSV again with a predicted_<target> column (default: print a summary only).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def predict_command(
+    checkpoint: Path,
+    csv_path: Path,
+    out: Path | None,
+    overwrite: bool,
+    batch_size: int,
+    device: str,
+    quiet: bool,
+) -> None:
+    """Predict the target of every row of --csv with the regression model in CHECKPOINT.
+
+    Features are standardised with the statistics stored in the checkpoint and
+    predictions come out in the target's own units. When the CSV also holds
+    the target column, MAE, RMSE and R² against it are printed.
+
+    \b
+    Example:
+      zoo train fusion --out runs/fusion
+      zoo predict runs/fusion/model.safetensors --csv new-houses/data.csv --out predictions.csv
+    """
+    from zoo_tasks.predicting import predict_csv
+
+    result = predict_csv(
+        checkpoint, csv_path, out=out, overwrite=overwrite, device=device, batch_size=batch_size
+    )
+    if quiet:
+        return
+    where = f" to {result.out}" if result.out is not None else ""
+    click.echo(f"predicted {result.target} for {len(result.values)} rows{where}")
+    if result.out is None:
+        shown = result.values.reshape(len(result.values), -1)[:, 0]
+        click.echo("first predictions: " + ", ".join(f"{v:.4g}" for v in shown[:5].tolist()))
+    if result.metrics is not None:
+        m = result.metrics
+        click.echo(
+            f"against the CSV's {result.target}: MAE {m['mae']:.4g}  RMSE {m['rmse']:.4g}  "
+            f"R² {m['r2']:.4f}"
+        )
