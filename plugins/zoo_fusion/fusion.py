@@ -104,7 +104,7 @@ def build_image_branch(
         ) from None
     finally:
         branch.train(was_training)
-    if not isinstance(out, torch.Tensor) or out.ndim < 2:
+    if not isinstance(out, torch.Tensor) or out.ndim < 1 or len(out) != 2:
         raise ValueError(
             f"image_model '{entry.name}' must map images to one vector per image; it returns "
             f"{type(out).__name__ if not isinstance(out, torch.Tensor) else list(out.shape)}"
@@ -175,7 +175,7 @@ class Fusion(nn.Module):
         if self.image is not None:
             if image is None:
                 raise ValueError("this fusion model needs an 'image' input")
-            parts.append(self.image(image).flatten(1))
+            parts.append(self.image(image).reshape(len(image), -1))
         if self.tabular is not None:
             if features is None:
                 raise ValueError("this fusion model needs a 'features' input")

@@ -100,12 +100,12 @@ def predict_csv(
     if target_path is not None:
         if target_path.is_dir():
             raise zoo.ConfigError(f"--out {target_path} is a folder; give a .csv file name")
+        if target_path.resolve() == csv.resolve():
+            raise zoo.ConfigError(f"--out {target_path} is the input CSV; choose another name")
         if target_path.exists() and not overwrite:
             raise zoo.ConfigError(
                 f"{target_path} exists; overwrite it (--overwrite) or choose another name"
             )
-        if target_path.resolve() == csv.resolve():
-            raise zoo.ConfigError(f"--out {target_path} is the input CSV; choose another name")
     options = _csv_options(model, csv)
     data = zoo.create_dataset("csv-images", **options)
     scale = zoo.Standardisation.from_json(spec.standardisation) if spec.standardisation else None
