@@ -97,7 +97,7 @@ def test_any_registered_image_model_can_be_the_branch():
     assert model(image=torch.rand(2, 3, 16, 16), features=torch.rand(2, 10)).shape == (2, 1)
     with pytest.raises(ConfigError, match="image_model 'dense-ae' cannot take 3×16×16 images"):
         zoo.create_model("fusion", image_model="dense-ae", image_size=16)
-    with pytest.raises(zoo.UnknownNameError, match="fusion-cnn"):
+    with pytest.raises(ConfigError, match="image_model: unknown model 'fusion-cn'.*fusion-cnn"):
         zoo.create_model("fusion", image_model="fusion-cn")
 
 

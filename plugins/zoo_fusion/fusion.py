@@ -84,7 +84,10 @@ def build_image_branch(
     output width is measured with one forward pass, so a branch that ignores
     the requested width still fits the head.
     """
-    entry = zoo.get_entry("model", name)
+    try:
+        entry = zoo.get_entry("model", name)
+    except zoo.UnknownNameError as exc:
+        raise zoo.ConfigError(f"image_model: {exc}") from None
     config: dict[str, Any] = {}
     for keys, value in ((_CHANNEL_KEYS, channels), (_SIZE_KEYS, image_size), (_WIDTH_KEYS, width)):
         key = next((k for k in keys if k in entry.defaults), None)

@@ -80,6 +80,9 @@ class Regression(zoo.Task):
             )
         return output.reshape(target.shape)
 
+    def check_fit(self, model: nn.Module, example: zoo.Batch) -> None:
+        self.predict(model, example)  # the output must match the target, not just run
+
     def training_step(self, model, batch, step):
         loss = self.loss(self.predict(model, batch), batch[TARGET])
         step.optimize(loss)
