@@ -443,3 +443,10 @@ def test_a_checkpoint_with_bad_standardisation_is_refused(tmp_path):
     _write_safetensors(str(bad), tensors, metadata)
     with pytest.raises(CheckpointError, match="metadata 'standardisation' is invalid"):
         zoo.load(bad)
+
+
+def test_without_a_held_out_split_the_training_fit_is_reported(tmp_path):
+    run = train_tiny(tmp_path, val_fraction=0.0, epochs=1)
+    assert {"train_mae", "train_rmse", "train_r2"} <= set(run.metrics)
+    assert not any(key.startswith("val_") for key in run.metrics)
+    assert (run.run_dir / "loss.png").exists() and (run.run_dir / "predictions.png").exists()

@@ -50,7 +50,16 @@ def plot_history(
             {k for row in history for k in row if "loss" in k and not k.startswith("val_")}
         )
         panels = {ylabel: keys}
-    shown = {label: keys for label, keys in panels.items() if keys} or {ylabel: []}
+
+    def recorded(key: str) -> bool:
+        return any(row.get(key) is not None or row.get(f"val_{key}") is not None for row in history)
+
+    # A panel of metrics the run never recorded (held-out ones, with no split) is left out.
+    shown = {
+        label: [key for key in keys if recorded(key)]
+        for label, keys in panels.items()
+        if any(recorded(key) for key in keys)
+    } or {ylabel: []}
     fig = figure(figsize=(6 * len(shown), 4))
     epochs = [row["epoch"] for row in history]
     marker = "o" if len(epochs) <= 30 else None
@@ -59,16 +68,22 @@ def plot_history(
     for index, (label, keys) in enumerate(shown.items(), start=1):
         axes = fig.add_subplot(1, len(shown), index)
         for key in keys:
-            line = axes.plot(
-                epochs, [row.get(key) for row in history], marker=marker, label=f"training {key}"
-            )[0]
+            color = None
+            if any(key in row for row in history):
+                line = axes.plot(
+                    epochs,
+                    [row.get(key) for row in history],
+                    marker=marker,
+                    label=f"training {key}",
+                )[0]
+                color = line.get_color()
             if any(f"val_{key}" in row for row in history):
                 axes.plot(
                     epochs,
                     [row.get(f"val_{key}") for row in history],
                     marker=marker,
                     linestyle="--",
-                    color=line.get_color(),
+                    color=color,
                     label=f"held-out {key}",
                 )
         axes.set_xlabel("epoch")

@@ -65,6 +65,12 @@ class Regression(zoo.Task):
                 f"{', '.join(data.sample_shapes)}"
             )
         self.scale = data.scale
+        units = "standardised target" if data.scale is not None and TARGET in data.scale else ""
+        name = type(loss).__name__ if loss is not None else "loss"
+        self.plotted = {
+            f"{name} ({units})" if units else name: ("loss",),
+            "R² (1 is perfect)": ("r2",),
+        }
         columns = data.scale.columns.get(TARGET, []) if data.scale is not None else []
         self.target_name = columns[0] if len(columns) == 1 else "target"
         self.unit = str(data.info.get("target_unit", ""))
