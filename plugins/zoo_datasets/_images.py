@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from PIL.Image import Image as PILImage
+from PIL.Image import Resampling
 
 from zoo.errors import DataError, close_matches
 
@@ -123,3 +125,14 @@ def check_memory(count: int, channels: int, size: int, dataset: str) -> None:
             f"{needed / 2**30:.1f} GiB in memory, more than half of this machine's "
             f"{total / 2**30:.1f} GiB; choose a smaller size or fewer classes"
         )
+
+
+def fit_square(image: PILImage, size: int) -> PILImage:
+    """Resize the shorter side to `size` (antialiased), then crop the centre to size×size."""
+    width, height = image.size
+    scale = size / min(width, height)
+    new_width, new_height = max(size, round(width * scale)), max(size, round(height * scale))
+    if (new_width, new_height) != (width, height):
+        image = image.resize((new_width, new_height), Resampling.BILINEAR)
+    left, top = (new_width - size) // 2, (new_height - size) // 2
+    return image.crop((left, top, left + size, top + size))

@@ -31,8 +31,7 @@ import torch
 import zoo
 from zoo.errors import DataError
 from zoo.images import check_image, from_pil, open_image, write_image
-from zoo_datasets._images import check_memory, check_size
-from zoo_datasets.image_folder import _fit
+from zoo_datasets._images import check_memory, check_size, fit_square
 
 
 def csv_images(
@@ -90,7 +89,7 @@ def csv_images(
     images = torch.empty(len(image_paths), channels, size, size)
     for index, ((line, _), image_path) in enumerate(zip(rows, image_paths, strict=True)):
         try:
-            images[index] = from_pil(_fit(open_image(image_path, mode), size))
+            images[index] = from_pil(fit_square(open_image(image_path, mode), size))
         except DataError as exc:
             raise DataError(f"{path} line {line}, column '{image_column}': {exc}") from None
     tensors = {"image": images, "features": torch.tensor(feature_rows, dtype=torch.float32)}

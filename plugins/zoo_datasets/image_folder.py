@@ -12,13 +12,12 @@ import os
 from pathlib import Path
 
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
 import zoo
 from zoo.errors import DataError
 from zoo.images import IMAGE_SUFFIXES, check_image, from_pil, open_image
-from zoo_datasets._images import check_size
+from zoo_datasets._images import check_size, fit_square
 
 
 def image_folder(root: str = "", size: int = 64, channels: int = 3) -> zoo.Data:
@@ -121,18 +120,7 @@ class ImageFiles(Dataset):
             image = open_image(path, self.mode)
         except DataError as exc:
             raise DataError(f"{exc}; remove it or move it out of the folder") from exc
-        x = from_pil(_fit(image, self.size))
+        x = from_pil(fit_square(image, self.size))
         if self.labels is None:
             return x
         return x, self.labels[index]
-
-
-def _fit(image: Image.Image, size: int) -> Image.Image:
-    """Resize the shorter side to `size` (antialiased), then crop the centre to size×size."""
-    width, height = image.size
-    scale = size / min(width, height)
-    new_width, new_height = max(size, round(width * scale)), max(size, round(height * scale))
-    if (new_width, new_height) != (width, height):
-        image = image.resize((new_width, new_height), Image.Resampling.BILINEAR)
-    left, top = (new_width - size) // 2, (new_height - size) // 2
-    return image.crop((left, top, left + size, top + size))
