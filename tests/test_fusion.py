@@ -97,7 +97,7 @@ def test_any_registered_image_model_can_be_the_branch():
     assert model(image=torch.rand(2, 3, 16, 16), features=torch.rand(2, 10)).shape == (2, 1)
     with pytest.raises(ConfigError, match="image_model 'dense-ae' cannot take 3×16×16 images"):
         zoo.create_model("fusion", image_model="dense-ae", image_size=16)
-    with pytest.raises(ConfigError, match="image_model: unknown model 'fusion-cn'.*fusion-cnn"):
+    with pytest.raises(ConfigError, match=r"image_model: unknown model 'fusion-cn'.*fusion-cnn"):
         zoo.create_model("fusion", image_model="fusion-cn")
 
 
@@ -332,7 +332,7 @@ def test_csv_images_names_the_bad_row_and_column(tmp_path, rows, message):
 
 def test_csv_images_file_errors(tmp_path):
     path = houses_csv(tmp_path)
-    with pytest.raises(DataError, match="no column 'target'; its columns are image, area_m2"):
+    with pytest.raises(DataError, match="no column 'target'; its columns are 'image', 'area_m2'"):
         zoo.create_dataset("csv-images", csv=str(path))
     with pytest.raises(DataError, match="does not exist"):
         zoo.create_dataset("csv-images", csv=str(tmp_path / "none.csv"))
@@ -423,7 +423,7 @@ def test_zoo_predict_cli(tmp_path):
     )
     assert_one_line_error(
         invoke("predict", run.checkpoint, "--csv", tmp_path / "new" / "few.csv"),
-        "no column 'rooms'",
+        "lacks column 'rooms'",
     )
     ae = zoo.save(zoo.create_model("dense-ae"), tmp_path / "ae.safetensors")
     assert_one_line_error(invoke("predict", ae, "--csv", new), "does not predict numbers")
@@ -450,3 +450,101 @@ def test_without_a_held_out_split_the_training_fit_is_reported(tmp_path):
     assert {"train_mae", "train_rmse", "train_r2"} <= set(run.metrics)
     assert not any(key.startswith("val_") for key in run.metrics)
     assert (run.run_dir / "loss.png").exists() and (run.run_dir / "predictions.png").exists()
+
+
+def test_predict_takes_features_by_name_and_ignores_other_columns(tmp_path):
+    path = houses_csv(tmp_path)
+    run = zoo.train(
+        "fusion",
+        dataset="csv-images",
+        out=tmp_path / "run",
+        settings={"csv": str(path), "target_column": "price", "size": 16},
+        epochs=1,
+        verbose=False,
+    )
+    with open(path, newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    # Columns in another order, plus a text column the model never used.
+    order = [header.index(name) for name in reversed(header)]
+    shuffled = write_rows(
+        tmp_path / "houses" / "shuffled.csv",
+        [header[i] for i in order] + ["note"],
+        [[row[i] for i in order] + ["hi"] for row in rows],
+    )
+    assert torch.allclose(
+        predict_csv(run.checkpoint, shuffled).values, predict_csv(run.checkpoint, path).values
+    )
+    # An empty target column means new rows: predict only.
+    blank = write_rows(tmp_path / "houses" / "blank.csv", header, [[*row[:-1], ""] for row in rows])
+    assert predict_csv(run.checkpoint, blank).metrics is None
+
+
+def test_predict_output_reads_back_from_another_folder(tmp_path):
+    run = train_tiny(tmp_path, epochs=1)
+    new = houses_csv(tmp_path, name="new", n_samples=4, random_state=2)
+    out = tmp_path / "elsewhere" / "p.csv"
+    first = predict_csv(run.checkpoint, new, out=out)
+    # The written CSV is itself a valid input (image paths rewritten, no duplicate column).
+    again = predict_csv(run.checkpoint, out, out=tmp_path / "elsewhere" / "q.csv")
+    assert torch.allclose(first.values, again.values)
+    with open(tmp_path / "elsewhere" / "q.csv", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header.count("predicted_price") == 1
+
+
+def test_predict_refuses_non_finite_predictions(tmp_path):
+    run = train_tiny(tmp_path, epochs=1)
+    model = zoo.load(run.checkpoint)
+    with torch.no_grad():
+        model.head[2].bias.fill_(float("nan"))
+    new = houses_csv(tmp_path, name="new", n_samples=3)
+    with pytest.raises(ConfigError, match="non-finite predictions"):
+        predict_csv(model, new)
+
+
+def test_a_table_only_model_predicts_without_images(tmp_path):
+    run = train_tiny(tmp_path, epochs=1, settings={"use_image": False})
+    new = houses_csv(tmp_path, name="new", n_samples=3)
+    with open(new, newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    table = write_rows(tmp_path / "table.csv", header[1:], [row[1:] for row in rows])
+    assert predict_csv(run.checkpoint, table).values.shape == (3,)
+
+
+def test_csv_images_refuses_unnamed_and_oversized_columns(tmp_path):
+    houses_csv(tmp_path, name="d")
+    unnamed = write_rows(
+        tmp_path / "d" / "unnamed.csv",
+        ["", "image", "a", "t"],
+        [["0", "images/00000.png", "1", "2"]],
+    )
+    with pytest.raises(DataError, match="column 1 has no name in the header"):
+        zoo.create_dataset("csv-images", csv=str(unnamed), target_column="t")
+    huge = write_rows(
+        tmp_path / "d" / "huge.csv", ["image", "a", "t"], [["images/00000.png", "1e39", "2"]]
+    )
+    with pytest.raises(DataError, match="too large for 32-bit floats"):
+        zoo.create_dataset("csv-images", csv=str(huge), target_column="t")
+    note = write_rows(
+        tmp_path / "d" / "note.csv",
+        ["image", "a", "note", "t"],
+        [["images/00000.png", "1", "hi", "2"]],
+    )
+    with pytest.raises(DataError, match="list the features with feature_columns"):
+        zoo.create_dataset("csv-images", csv=str(note), target_column="t")
+    (tmp_path / "d" / "semi.csv").write_text("image;a;t\nimages/00000.png;1;2\n")
+    with pytest.raises(DataError, match="separated by ';'"):
+        zoo.create_dataset("csv-images", csv=str(tmp_path / "d" / "semi.csv"), target_column="t")
+    with pytest.raises(ConfigError, match="size must be at most 1024"):
+        zoo.create_dataset("csv-images", csv=str(note), size=5000)
+
+
+def test_a_constant_target_scores_like_scikit_learn():
+    assert regression_metrics(torch.ones(3), torch.ones(3))["r2"] == 1.0
+    assert regression_metrics(torch.zeros(3), torch.ones(3))["r2"] == 0.0
+
+
+def test_train_refuses_a_data_object_for_a_dataset_name(tmp_path):
+    data = zoo.create_dataset("houses", **TINY)
+    with pytest.raises(ConfigError, match="dataset must be a registered dataset's name"):
+        zoo.train("fusion", dataset=data, out=tmp_path / "r", verbose=False)

@@ -88,7 +88,10 @@ def plot_history(
                 )
         axes.set_xlabel("epoch")
         axes.set_ylabel(label)
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(set(epochs)) == 1:  # one point: no fractional ticks around it
+            axes.set_xticks(epochs)
+        else:
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         if keys:
             axes.legend()
         axes.grid(alpha=0.3)

@@ -150,6 +150,13 @@ def plan_run(
     task, init and loss declares them (`scope.key` picks one). Returns the
     plan that `train` runs and writes to config.json.
     """
+    for what, value in (("model", name), ("dataset", dataset), ("task", task), ("init", init)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(
+                f"{what} must be a registered {what}'s name (a string), not "
+                f"{type(value).__name__}; register your own {what} with a plugin "
+                "(see docs/plugins.md)"
+            )
     model_entry = get_entry("model", name)
     recipe = dict(model_entry.training)
     dataset_name = dataset or model_entry.dataset
@@ -369,7 +376,10 @@ class _Loop:
                 **{**implied, **overrides},
             )
         except ConfigError as exc:
-            blamed = [f"{k}={v}" for k, v in implied.items() if k in str(exc)]
+            # Blame an implied value only where the message names both the key and the value.
+            blamed = [
+                f"{k}={v}" for k, v in implied.items() if k in str(exc) and str(v) in str(exc)
+            ]
             if not blamed:
                 raise
             raise ConfigError(
@@ -440,6 +450,8 @@ class _Loop:
         if model_entry.task and plan["task"]["name"] != model_entry.task:
             # The task is the likelier culprit: it may feed the model the wrong thing.
             remedy = f"use the model's own task ({model_entry.task}) or another model"
+        elif plan["dataset"]["name"] == model_entry.dataset:
+            remedy = "change the model's options (--set) or the dataset's"
         else:
             default = f" (its default: {model_entry.dataset})" if model_entry.dataset else ""
             remedy = f"choose a dataset the model fits{default} or change the model's options"
@@ -711,6 +723,11 @@ def train(
             f"training {plan['model']} on {plan['dataset']['name']} ({plan['task']['name']}) "
             f"on {loop.device}; run folder {run_dir}"
         )
+        if plan["val_fraction"] > 0 and not plan["samples"]["held_out"]:
+            loop.say(
+                f"note: val_fraction {plan['val_fraction']} of {plan['samples']['train']} "
+                "samples holds none out; every metric is measured on the training data"
+            )
         run = loop.run()
     except BaseException:
         if not (run_dir / CHECKPOINT).exists():

@@ -106,7 +106,13 @@ def check_size(size: int) -> None:
         raise ValueError(f"size must be at least 1 (pixels per side), got {size}")
 
 
-def check_memory(count: int, channels: int, size: int, dataset: str) -> None:
+def check_memory(
+    count: int,
+    channels: int,
+    size: int,
+    dataset: str,
+    remedy: str = "choose a smaller size or fewer classes",
+) -> None:
     """Refuse, before allocating, images that would not fit in this machine's memory.
 
     float32 images in memory take count × channels × size² × 4 bytes; more
@@ -123,7 +129,7 @@ def check_memory(count: int, channels: int, size: int, dataset: str) -> None:
         raise DataError(
             f"{dataset}: {count} images of {channels}×{size}×{size} need "
             f"{needed / 2**30:.1f} GiB in memory, more than half of this machine's "
-            f"{total / 2**30:.1f} GiB; choose a smaller size or fewer classes"
+            f"{total / 2**30:.1f} GiB; {remedy}"
         )
 
 

@@ -33,6 +33,10 @@ from zoo.errors import DataError
 from zoo.images import check_image, from_pil, open_image, write_image
 from zoo_datasets._images import check_memory, check_size, fit_square
 
+#: Largest image side csv-images decodes to (larger pictures are shrunk to `size`).
+MAX_SIZE = 1024
+FLOAT32_MAX = 3.4028234663852886e38
+
 
 def csv_images(
     csv: str = "",
@@ -44,10 +48,11 @@ def csv_images(
 ) -> zoo.Data:
     """Images, features and target from a CSV (every row checked; images decoded into memory).
 
-    Tensors: `image` (float32, channels×size×size in [0, 1]), `features`
-    (float32, one column per feature: `feature_columns`, or every column but
-    the image and target ones) and `y` (float32 target; left out when
-    `target_column` is empty, for prediction).
+    Tensors: `image` (float32, channels×size×size in [0, 1]; left out when
+    `image_column` is empty: a table alone), `features` (float32, one column
+    per feature: `feature_columns`, or every column but the image and target
+    ones) and `y` (float32 target; left out when `target_column` is empty,
+    for prediction).
     """
     if not csv:
         raise ValueError(
@@ -57,17 +62,26 @@ def csv_images(
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
     check_size(size)
+    if size > MAX_SIZE:
+        raise ValueError(f"size must be at most {MAX_SIZE} pixels, got {size}")
     path = Path(csv).expanduser()
     header, rows = read_rows(path)
+    chosen = bool(feature_columns)
     features = list(feature_columns) or [
         c for c in header if c not in (image_column, target_column)
     ]
-    wanted = [image_column, *features] + ([target_column] if target_column else [])
+    wanted = [*([image_column] if image_column else []), *features]
+    wanted += [target_column] if target_column else []
     missing = [name for name in wanted if name not in header]
     if missing:
         raise DataError(
-            f"{path}: no column {', '.join(repr(m) for m in missing)}; its columns are "
-            f"{', '.join(header)} (set image_column, feature_columns and target_column to match)"
+            f"{path}: no column {_names(missing)}; its columns are {_names(header)} "
+            "(set image_column, feature_columns and target_column to match)"
+        )
+    if "" in features:
+        raise DataError(
+            f"{path}: column {header.index('') + 1} has no name in the header (a row index, "
+            "or a trailing comma?); name it, or list the features with feature_columns"
         )
     if not features:
         raise DataError(
@@ -75,39 +89,58 @@ def csv_images(
             f"('{target_column}'); add numeric columns or use an image dataset"
         )
     if len(set(wanted)) != len(wanted):
-        raise DataError(f"{path}: a column is used twice among {', '.join(wanted)}")
+        raise DataError(f"{path}: a column is used twice among {_names(wanted)}")
 
+    hint = "" if chosen else "; if it is not a feature, list the features with feature_columns"
     folder = path.parent
     image_paths, feature_rows, targets = [], [], []
     for line, row in rows:
-        image_paths.append(_image_path(row[image_column], folder, path, line, image_column))
-        feature_rows.append([_number(row[name], path, line, name) for name in features])
+        if image_column:
+            image_paths.append(_image_path(row[image_column], folder, path, line, image_column))
+        feature_rows.append([_number(row[name], path, line, name, hint) for name in features])
         if target_column:
             targets.append(_number(row[target_column], path, line, target_column))
-    check_memory(len(image_paths), channels, size, f"csv-images {path}")
-    mode = "L" if channels == 1 else "RGB"
-    images = torch.empty(len(image_paths), channels, size, size)
-    for index, ((line, _), image_path) in enumerate(zip(rows, image_paths, strict=True)):
-        try:
-            images[index] = from_pil(fit_square(open_image(image_path, mode), size))
-        except DataError as exc:
-            raise DataError(f"{path} line {line}, column '{image_column}': {exc}") from None
-    tensors = {"image": images, "features": torch.tensor(feature_rows, dtype=torch.float32)}
+    tensors: dict[str, torch.Tensor] = {}
+    implies: dict[str, int] = {"in_features": len(features)}
+    if image_column:
+        tensors["image"] = _decode(rows, image_paths, size, channels, path, image_column)
+        implies.update(channels=channels, in_channels=channels, image_size=size)
+    tensors["features"] = torch.tensor(feature_rows, dtype=torch.float32)
     columns = {"features": features}
     if target_column:
         tensors["y"] = torch.tensor(targets, dtype=torch.float32)
         columns["y"] = [target_column]
     return zoo.Data(
         tensors,
-        implies={
-            "channels": channels,
-            "in_channels": channels,
-            "image_size": size,
-            "in_features": len(features),
-        },
+        implies=implies,
         info={"columns": columns, "csv": str(path)},
         standardise=tuple(name for name in ("features", "y") if name in tensors),
     )
+
+
+def _decode(
+    rows: list[tuple[int, dict[str, str]]],
+    paths: list[Path],
+    size: int,
+    channels: int,
+    csv: Path,
+    column: str,
+) -> torch.Tensor:
+    """Every image, size×size, as one float tensor (the memory is checked first)."""
+    check_memory(len(paths), channels, size, f"csv-images {csv}", remedy="choose a smaller size")
+    mode = "L" if channels == 1 else "RGB"
+    images = torch.empty(len(paths), channels, size, size)
+    for index, ((line, _), image_path) in enumerate(zip(rows, paths, strict=True)):
+        try:
+            images[index] = from_pil(fit_square(open_image(image_path, mode), size))
+        except DataError as exc:
+            raise DataError(f"{csv} line {line}, column '{column}': {exc}") from None
+    return images
+
+
+def _names(names: Sequence[str]) -> str:
+    """Column names quoted, since a name may hold a comma or be empty."""
+    return ", ".join(repr(name) for name in names)
 
 
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -118,9 +151,15 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             header = [name.strip() for name in next(reader, [])]
             if not header or not any(header):
                 raise DataError(f"{path}: empty file; the first line must name the columns")
+            if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+                sign = "';'" if ";" in header[0] else "tabs"
+                raise DataError(
+                    f"{path}: the header looks separated by {sign}; zoo reads comma-separated "
+                    "files (save it as CSV with commas)"
+                )
             if len(set(header)) != len(header):
                 twice = sorted({name for name in header if header.count(name) > 1})
-                raise DataError(f"{path}: column {', '.join(twice)} appears twice in the header")
+                raise DataError(f"{path}: column {_names(twice)} appears twice in the header")
             rows = []
             for values in reader:
                 if not any(value.strip() for value in values):
@@ -128,7 +167,7 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
                 if len(values) != len(header):
                     raise DataError(
                         f"{path} line {reader.line_num}: {len(values)} values for "
-                        f"{len(header)} columns ({', '.join(header)})"
+                        f"{len(header)} columns ({_names(header)})"
                     )
                 rows.append((reader.line_num, dict(zip(header, values, strict=True))))
     except FileNotFoundError:
@@ -146,18 +185,19 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header, rows
 
 
-def _number(text: str, path: Path, line: int, column: str) -> float:
+def _number(text: str, path: Path, line: int, column: str, hint: str = "") -> float:
     value = text.strip()
+    where = f"{path} line {line}, column '{column}'"
     if not value:
-        raise DataError(f"{path} line {line}, column '{column}': empty; every value must be set")
+        raise DataError(f"{where}: empty; every value must be set{hint}")
     try:
         number = float(value)
     except ValueError:
-        raise DataError(
-            f"{path} line {line}, column '{column}': {value!r} is not a number"
-        ) from None
+        raise DataError(f"{where}: {value!r} is not a number{hint}") from None
     if not math.isfinite(number):
-        raise DataError(f"{path} line {line}, column '{column}': {value!r} is not a finite number")
+        raise DataError(f"{where}: {value!r} is not a finite number")
+    if abs(number) > FLOAT32_MAX:
+        raise DataError(f"{where}: {value!r} is too large for 32-bit floats (at most ±3.4e38)")
     return number
 
 
@@ -189,24 +229,34 @@ def write_csv_images(
         >>> write_csv_images(zoo.create_dataset("houses", n_samples=20), "/tmp/houses-csv")
         PosixPath('/tmp/houses-csv/data.csv')
     """
-    if data.tensors is None or "image" not in data.tensors or "features" not in data.tensors:
+    tensors = data.tensors
+    if tensors is None or "image" not in tensors or "features" not in tensors:
         raise DataError("write_csv_images needs in-memory data with 'image' and 'features'")
     if data.scale is not None:
         raise DataError("write_csv_images needs the data in their own units, not standardised")
+    if tensors["image"].ndim != 4 or tensors["image"].shape[1] not in (1, 3):
+        raise DataError("write_csv_images needs images shaped N×C×H×W with 1 or 3 channels")
+    if tensors["features"].ndim != 2:
+        raise DataError("write_csv_images needs features shaped N×F (one row per sample)")
+    if tensors["image"].min() < 0 or tensors["image"].max() > 1:
+        raise DataError("write_csv_images needs image values in [0, 1]")
     out = Path(folder)
-    (out / "images").mkdir(parents=True, exist_ok=True)
+    try:
+        (out / "images").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot write to {out}: {exc.strerror or exc}") from None
     columns = data.info.get("columns", {})
-    feature_count = data.tensors["features"].shape[1]
+    feature_count = tensors["features"].shape[1]
     features = list(columns.get("features", [f"x{i}" for i in range(feature_count)]))
     target = (columns.get("y") or ["target"])[0]
-    has_target = "y" in data.tensors
+    has_target = "y" in tensors
     rows = []
     for index in range(len(data)):
         relative = f"images/{index:05d}.png"
-        write_image(data.tensors["image"][index], out / relative)
-        values = [f"{v:.6g}" for v in data.tensors["features"][index].tolist()]
+        write_image(tensors["image"][index], out / relative)
+        values = [f"{v:.8g}" for v in tensors["features"][index].tolist()]
         if has_target:
-            values.append(f"{float(data.tensors['y'][index]):.6g}")
+            values.append(f"{float(tensors['y'][index]):.8g}")
         rows.append([relative, *values])
     csv_path = out / name
     with open(csv_path, "w", newline="", encoding="utf-8") as handle:

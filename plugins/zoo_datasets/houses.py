@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import zoo
-from zoo_datasets._images import check_size, resize_images
+from zoo_datasets._images import check_memory, check_size, resize_images
 
 FEATURES: tuple[str, ...] = (
     "area_m2",
@@ -52,6 +52,8 @@ def houses(n_samples: int = 4000, size: int = 64, random_state: int = 0) -> zoo.
     if n_samples < 2:
         raise ValueError(f"n_samples must be at least 2, got {n_samples}")
     check_size(size)
+    # Pictures are drawn at 64×64, then resized: both copies must fit in memory at once.
+    check_memory(2 * n_samples, 3, max(size, _DRAWN), "houses", remedy="choose fewer n_samples")
     rng = np.random.default_rng(random_state)
     n = n_samples
 

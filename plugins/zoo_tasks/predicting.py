@@ -37,38 +37,62 @@ class Prediction:
 
 
 def _csv_options(model: nn.Module, csv: Path) -> dict:
-    """The csv-images options that read `csv` the way the model's training data were read."""
+    """The csv-images options that read `csv` the way the model's training data were read.
+
+    Feature columns are taken by the names recorded at training, in that
+    order, wherever they stand in `csv`; other columns are ignored.
+    """
     spec = model.zoo_spec
-    columns = spec.standardisation
+    recorded = spec.standardisation
+    features = recorded.get("features", {}).get("columns")
+    target = (recorded.get(TARGET, {}).get("columns") or [""])[0]
     if spec.dataset == "csv-images" and spec.dataset_options:
         options = {k: v for k, v in spec.dataset_options.items() if k != "csv"}
+        features = features or options.get("feature_columns")
+        target = options.get("target_column") or target
     else:
-        features = columns.get("features", {}).get("columns")
-        if not features:
-            raise zoo.ConfigError(
-                f"{spec.source}: the checkpoint does not record which CSV columns its features "
-                f"come from (trained on dataset '{spec.dataset or 'unknown'}'); train it on "
-                "csv-images or houses to predict from a CSV"
-            )
         options = {
             "image_column": "image",
-            "feature_columns": features,
-            "target_column": (columns.get(TARGET, {}).get("columns") or ["target"])[0],
             "size": spec.config.get("image_size", 64),
             "channels": spec.config.get("channels", 3),
         }
-    header = _header(csv)
-    if options.get("target_column") and options["target_column"] not in header:
-        options["target_column"] = ""  # new rows without the answer: predict only
+    if not features:
+        raise zoo.ConfigError(
+            f"{spec.source or 'the model'}: the checkpoint does not record which CSV columns its "
+            "features come from; zoo predict takes models trained with zoo train on csv-images "
+            "or houses"
+        )
+    if spec.config.get("use_image") is False:
+        options["image_column"] = ""  # a table-only model needs no pictures
+    header, rows = _table(csv)
+    needed = [c for c in (options["image_column"], *features) if c]
+    missing = [name for name in needed if name not in header]
+    if missing:
+        raise zoo.ConfigError(
+            f"{csv} lacks column {', '.join(repr(m) for m in missing)}: model '{spec.name}' "
+            f"was trained on {', '.join(repr(n) for n in needed)} (other columns are ignored); "
+            f"its columns are {', '.join(repr(h) for h in header)}"
+        )
+    # New rows without the answer (no target column, or an empty one): predict only.
+    at = header.index(target) if target in header else None
+    has_target = at is not None and any(row[at].strip() for row in rows)
+    options.update(feature_columns=list(features), target_column=target if has_target else "")
     return {**options, "csv": str(csv)}
 
 
-def _header(csv: Path) -> list[str]:
+def _table(csv: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the non-blank rows of a CSV (csv-images drops blank lines too)."""
+    if not csv.is_file():
+        what = "is a folder" if csv.is_dir() else "does not exist"
+        raise zoo.ConfigError(f"--csv {csv} {what}; give the CSV file of rows to predict")
     try:
         with open(csv, newline="", encoding="utf-8-sig") as handle:
-            return [name.strip() for name in next(csv_module.reader(handle), [])]
-    except (OSError, UnicodeDecodeError, csv_module.Error):
-        return []  # csv-images reports what is wrong with the file
+            reader = csv_module.reader(handle)
+            header = [name.strip() for name in next(reader, [])]
+            rows = [row for row in reader if any(value.strip() for value in row)]
+    except (OSError, UnicodeDecodeError, csv_module.Error) as exc:
+        raise zoo.DataError(f"cannot read {csv} as a CSV file: {exc}") from None
+    return header, [row + [""] * (len(header) - len(row)) for row in rows]
 
 
 @torch.no_grad()
@@ -126,6 +150,13 @@ def predict_csv(
             ) from None
         outputs.append(output.float().cpu())
     values = torch.cat(outputs)
+    bad = ~torch.isfinite(values.reshape(len(values), -1)).all(dim=1)
+    if bool(bad.any()):
+        raise zoo.ConfigError(
+            f"model '{spec.name}' gives non-finite predictions (NaN or infinity) for "
+            f"{int(bad.sum())} of {len(values)} rows of {csv}; its weights may be damaged"
+            " (retrain it, or check the checkpoint)"
+        )
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if scale is not None:
@@ -135,30 +166,39 @@ def predict_csv(
     if data.tensors is not None and TARGET in data.tensors:
         metrics = regression_metrics(values, data.tensors[TARGET])
     if target_path is not None:
-        _write(csv, target_path, values, target)
+        _write(csv, target_path, values, target, options["image_column"])
     return Prediction(values=values, target=target, metrics=metrics, out=target_path)
 
 
 def _target_name(spec) -> str:
     columns = spec.standardisation.get(TARGET, {}).get("columns") or ["target"]
-    return columns[0]
+    return columns[0] or "target"
 
 
-def _write(csv: Path, out: Path, values: torch.Tensor, target: str) -> None:
-    """The input rows (blank lines dropped, as csv-images drops them) plus the predictions."""
-    with open(csv, newline="", encoding="utf-8-sig") as handle:
-        reader = csv_module.reader(handle)
-        header = next(reader)
-        rows = [row for row in reader if any(value.strip() for value in row)]
+def _write(csv: Path, out: Path, values: torch.Tensor, target: str, image_column: str) -> None:
+    """The input rows plus the predictions (replacing an earlier prediction column).
+
+    Relative image paths are rewritten relative to the output's folder, so the
+    written CSV can be read again from where it is.
+    """
+    header, rows = _table(csv)
     flat = values.reshape(len(values), -1).tolist()
     names = (
         [f"predicted_{target}"]
         if len(flat[0]) == 1
         else [f"predicted_{target}_{i}" for i in range(len(flat[0]))]
     )
+    kept = [i for i, name in enumerate(header) if name not in names]
+    image_at = header.index(image_column) if image_column in header else None
+    source, destination = csv.parent.resolve(), out.parent.resolve()
     text = io.StringIO()
     writer = csv_module.writer(text)
-    writer.writerow([*header, *names])
+    writer.writerow([*(header[i] for i in kept), *names])
     for row, predicted in zip(rows, flat, strict=True):
-        writer.writerow([*row, *(f"{v:.6g}" for v in predicted)])
+        row = list(row[: len(header)])
+        if image_at is not None and source != destination:
+            image = Path(row[image_at].strip()).expanduser()
+            if not image.is_absolute():
+                row[image_at] = os.path.relpath(source / image, destination)
+        writer.writerow([*(row[i] for i in kept), *(f"{v:.8g}" for v in predicted)])
     atomic_write_text(out, text.getvalue())

@@ -26,6 +26,9 @@ def regression_metrics(predicted: torch.Tensor, true: torch.Tensor) -> dict[str,
 
     R² is 1 − SS_res / SS_tot per output column, averaged over columns (as
     scikit-learn's r2_score does); 0 means no better than predicting the mean.
+    A column with no spread (a constant target, or a single sample) has no
+    variance to explain: like scikit-learn, it scores 1 when predicted exactly
+    and 0 otherwise.
 
     Example:
         >>> regression_metrics(torch.tensor([1.0, 2.0, 4.0]), torch.tensor([1.0, 2.0, 3.0]))
@@ -36,8 +39,8 @@ def regression_metrics(predicted: torch.Tensor, true: torch.Tensor) -> dict[str,
     error = p - t
     residual = (error**2).sum(dim=0)
     total = ((t - t.mean(dim=0)) ** 2).sum(dim=0)
-    # A constant target has no variance to explain: R² is undefined there (NaN).
-    r2 = torch.where(total > 0, 1 - residual / total.clamp_min(1e-300), torch.nan)
+    flat = torch.where(residual == 0, 1.0, 0.0).double()
+    r2 = torch.where(total > 0, 1 - residual / total.clamp_min(1e-300), flat)
     return {
         "mae": error.abs().mean().item(),
         "rmse": math.sqrt((error**2).mean().item()),
@@ -62,7 +65,8 @@ class Regression(zoo.Task):
         if TARGET not in data.sample_shapes:
             raise zoo.DataError(
                 f"regression needs a target tensor '{TARGET}'; the data have "
-                f"{', '.join(data.sample_shapes)}"
+                f"{', '.join(data.sample_shapes)} (for csv-images, name the target with "
+                "--set target_column=NAME)"
             )
         self.scale = data.scale
         units = "standardised target" if data.scale is not None and TARGET in data.scale else ""
