@@ -99,6 +99,10 @@ def test_any_registered_image_model_can_be_the_branch():
         zoo.create_model("fusion", image_model="dense-ae", image_size=16)
     with pytest.raises(ConfigError, match=r"image_model: unknown model 'fusion-cn'.*fusion-cnn"):
         zoo.create_model("fusion", image_model="fusion-cn")
+    with pytest.raises(
+        ConfigError, match=r"image_model 'fusion-cnn' \(set through image_options\).*'bogus'"
+    ):
+        zoo.create_model("fusion", image_options={"bogus": 1})
 
 
 def test_a_missing_input_is_named():
@@ -268,8 +272,9 @@ def test_regression_metrics_match_scikit_learn():
 
 
 def test_regression_refuses_a_classification_loss_and_a_wrong_output_width(tmp_path):
-    with pytest.raises(ConfigError, match="does not suit task 'regression'"):
-        train_tiny(tmp_path, loss="cross-entropy")
+    for loss in ("cross-entropy", "bce", "bce-with-logits"):
+        with pytest.raises(ConfigError, match=f"'{loss}' does not suit task 'regression'"):
+            train_tiny(tmp_path, loss=loss)
     with pytest.raises(ConfigError, match="set the model's outputs to match"):
         train_tiny(tmp_path, settings={"outputs": 2})
 
@@ -295,8 +300,9 @@ def test_csv_images_reads_what_houses_wrote(tmp_path):
     data = zoo.create_dataset("csv-images", csv=str(path), target_column="price", size=16)
     original = zoo.create_dataset("houses", **TINY)
     assert data.sample_shapes == {"image": (3, 16, 16), "features": (10,), "y": ()}
-    assert torch.allclose(data.tensors["y"], original.tensors["y"], rtol=1e-5)
-    assert torch.allclose(data.tensors["features"], original.tensors["features"], rtol=1e-5)
+    # Numbers are written as the shortest text of their float32 value: exact round trip.
+    assert torch.equal(data.tensors["y"], original.tensors["y"])
+    assert torch.equal(data.tensors["features"], original.tensors["features"])
     # PNG stores 8 bits per channel.
     assert (data.tensors["image"] - original.tensors["image"]).abs().max() <= 0.5 / 255 + 1e-6
     assert data.info["columns"]["features"][0] == "area_m2"

@@ -50,6 +50,22 @@ def model_inputs(batch: Batch, targets: Sequence[str]) -> Batch:
     return {name: tensor for name, tensor in batch.items() if name not in targets}
 
 
+def number_text(value: float) -> str:
+    """The shortest decimal text that reads back as the same float32 `value`.
+
+    Tensors of features, targets and predictions are float32; writing them with
+    this keeps a CSV round trip exact without float64 noise digits.
+
+    Example:
+        >>> number_text(0.1), number_text(123456.78), number_text(5.0), number_text(1e20)
+        ('0.1', '123456.78', '5', '1e+20')
+    """
+    import numpy
+
+    text = str(numpy.float32(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 class Standardisation:
     """Per-column mean and standard deviation of named tensors, to rescale them and back.
 

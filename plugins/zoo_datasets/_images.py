@@ -112,22 +112,25 @@ def check_memory(
     size: int,
     dataset: str,
     remedy: str = "choose a smaller size or fewer classes",
+    copies: int = 1,
 ) -> None:
     """Refuse, before allocating, images that would not fit in this machine's memory.
 
-    float32 images in memory take count × channels × size² × 4 bytes; more
-    than half the machine's memory is refused with a DataError.
+    float32 images in memory take count × channels × size² × 4 bytes, times
+    `copies` when a loader holds that many at once; more than half the
+    machine's memory is refused with a DataError.
     """
     import os
 
-    needed = count * channels * size * size * 4
+    needed = count * channels * size * size * 4 * copies
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not on this platform: no check
         return
     if needed > total // 2:
         raise DataError(
-            f"{dataset}: {count} images of {channels}×{size}×{size} need "
+            f"{dataset}: {count} images of {channels}×{size}×{size}"
+            f"{f' ({copies} copies at once)' if copies > 1 else ''} need "
             f"{needed / 2**30:.1f} GiB in memory, more than half of this machine's "
             f"{total / 2**30:.1f} GiB; {remedy}"
         )

@@ -254,9 +254,9 @@ def write_csv_images(
     for index in range(len(data)):
         relative = f"images/{index:05d}.png"
         write_image(tensors["image"][index], out / relative)
-        values = [f"{v:.8g}" for v in tensors["features"][index].tolist()]
+        values = [zoo.number_text(v) for v in tensors["features"][index].tolist()]
         if has_target:
-            values.append(f"{float(tensors['y'][index]):.8g}")
+            values.append(zoo.number_text(float(tensors["y"][index])))
         rows.append([relative, *values])
     csv_path = out / name
     with open(csv_path, "w", newline="", encoding="utf-8") as handle:

@@ -53,7 +53,9 @@ def houses(n_samples: int = 4000, size: int = 64, random_state: int = 0) -> zoo.
         raise ValueError(f"n_samples must be at least 2, got {n_samples}")
     check_size(size)
     # Pictures are drawn at 64×64, then resized: both copies must fit in memory at once.
-    check_memory(2 * n_samples, 3, max(size, _DRAWN), "houses", remedy="choose fewer n_samples")
+    check_memory(
+        n_samples, 3, max(size, _DRAWN), "houses", remedy="choose fewer n_samples", copies=2
+    )
     rng = np.random.default_rng(random_state)
     n = n_samples
 

@@ -93,7 +93,12 @@ def build_image_branch(
         key = next((k for k in keys if k in entry.defaults), None)
         if key is not None:
             config[key] = value
-    branch = zoo.create_model(entry.qualified_name, **{**config, **options})
+    try:
+        branch = zoo.create_model(entry.qualified_name, **{**config, **options})
+    except zoo.ConfigError as exc:
+        raise zoo.ConfigError(
+            f"image_model '{entry.name}' (set through image_options): {exc}"
+        ) from None
     device = next((p.device for p in branch.parameters()), torch.device("cpu"))
     was_training = branch.training
     branch.eval()

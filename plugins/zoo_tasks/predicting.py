@@ -200,5 +200,5 @@ def _write(csv: Path, out: Path, values: torch.Tensor, target: str, image_column
             image = Path(row[image_at].strip()).expanduser()
             if not image.is_absolute():
                 row[image_at] = os.path.relpath(source / image, destination)
-        writer.writerow([*(row[i] for i in kept), *(f"{v:.8g}" for v in predicted)])
+        writer.writerow([*(row[i] for i in kept), *(zoo.number_text(v) for v in predicted)])
     atomic_write_text(out, text.getvalue())

@@ -32,7 +32,7 @@ def regression_metrics(predicted: torch.Tensor, true: torch.Tensor) -> dict[str,
 
     Example:
         >>> regression_metrics(torch.tensor([1.0, 2.0, 4.0]), torch.tensor([1.0, 2.0, 3.0]))
-        {'mae': 0.3333333333333333, 'rmse': 0.5773502691896258, 'r2': 0.5}
+        {'mae': 0.3333333333333333, 'rmse': 0.5773502691896257, 'r2': 0.5}
     """
     p = predicted.double().reshape(len(predicted), -1)
     t = true.double().reshape(len(true), -1)
@@ -56,7 +56,7 @@ class Regression(zoo.Task):
     """
 
     default_loss = "mse"
-    loss_tags = ("elementwise",)
+    loss_tags = ("regression",)  # mse, l1, huber, smooth-l1: not bce on a price
     inputs = None  # every tensor but the target, by name
     targets = (TARGET,)
 
