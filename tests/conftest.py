@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -12,6 +13,20 @@ import pytest
 import zoo
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """zoo's cache (timm's architecture list, unpacked datasets) in a folder of the run's
+    own, never the user's ~/.cache/zoo; subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("zoo-cache")
+    previous = os.environ.get("ZOO_CACHE_DIR")
+    os.environ["ZOO_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("ZOO_CACHE_DIR", None)
+    else:
+        os.environ["ZOO_CACHE_DIR"] = previous
 
 
 @pytest.fixture(autouse=True)

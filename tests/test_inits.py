@@ -334,3 +334,14 @@ def test_a_third_party_init_plugin_lists_applies_and_is_validated(make_plugin, t
     )
     assert_one_line_error(result, "init 'chapter-mixed' from", "std must be a number > 0")
     assert not run_dir.exists()
+
+
+def test_bad_init_values_are_refused_while_the_run_is_planned():
+    from zoo.trainer import plan_run
+
+    # plan_run reads no data: a bad value must not wait for the dataset.
+    with pytest.raises(ConfigError, match="std must be a finite number > 0"):
+        plan_run("dense-ae", init="normal", init_options={"std": -1.0})
+    with pytest.raises(ConfigError, match="mode must be one of fan_in, fan_out"):
+        plan_run("conv-denoiser", init="kaiming-uniform", settings={"init.mode": "fan_middle"})
+    assert plan_run("dense-ae", init="orthogonal")["init"]["options"] == {"gain": 1.0}

@@ -48,10 +48,12 @@ if TYPE_CHECKING:
         create_loss,
         create_model,
         create_task,
+        restoring_weights,
     )
     from zoo.checkpoint import inspect_checkpoint, load, save
     from zoo.data import Data, Standardisation, model_inputs
     from zoo.device import resolve_device
+    from zoo.files import cache_dir
     from zoo.summary import count_parameters, layer_table
     from zoo.task import RunContext, Step, Task
     from zoo.trainer import Run, train
@@ -64,6 +66,7 @@ _LAZY = {
     "create_loss": "zoo.build",
     "create_model": "zoo.build",
     "create_task": "zoo.build",
+    "restoring_weights": "zoo.build",
     "inspect_checkpoint": "zoo.checkpoint",
     "load": "zoo.checkpoint",
     "save": "zoo.checkpoint",
@@ -72,6 +75,8 @@ _LAZY = {
     "model_inputs": "zoo.data",
     "number_text": "zoo.data",
     "resolve_device": "zoo.device",
+    # no torch here, but nothing at start-up needs it either
+    "cache_dir": "zoo.files",
     "count_parameters": "zoo.summary",
     "layer_table": "zoo.summary",
     "RunContext": "zoo.task",
@@ -108,6 +113,7 @@ __all__ = [
     "create_loss",
     "create_model",
     "create_task",
+    "restoring_weights",
     "inspect_checkpoint",
     "load",
     "save",
@@ -116,6 +122,7 @@ __all__ = [
     "model_inputs",
     "number_text",
     "resolve_device",
+    "cache_dir",
     "count_parameters",
     "layer_table",
     "RunContext",

@@ -14,7 +14,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +38,37 @@ __all__ = [
     "create_model",
     "create_task",
     "default_example",
+    "restoring_weights",
 ]
+
+# Set while zoo.load rebuilds a model whose every weight it is about to overwrite.
+_RESTORING: ContextVar[bool] = ContextVar("zoo_restoring_weights", default=False)
+
+
+def restoring_weights() -> bool:
+    """Whether the model being built will take all its weights from a zoo checkpoint next.
+
+    True while `zoo.load` rebuilds a model from a checkpoint's recorded config.
+    A factory that reads starting weights from a file of its own (such as a
+    `pretrained` option naming a local file) skips that read then: the
+    checkpoint already holds the weights, and the original file may be gone.
+
+    Example:
+        >>> import zoo
+        >>> zoo.restoring_weights()
+        False
+    """
+    return _RESTORING.get()
+
+
+@contextmanager
+def restoring() -> Iterator[None]:
+    """Build models inside this block for `zoo.load`: `restoring_weights()` is True."""
+    token = _RESTORING.set(True)
+    try:
+        yield
+    finally:
+        _RESTORING.reset(token)
 
 
 @dataclass
@@ -56,6 +88,9 @@ class ModelSpec:
     #: standardised inputs and targets were rescaled with (`Standardisation.to_json`).
     dataset_options: dict[str, Any] = field(default_factory=dict)
     standardisation: dict[str, Any] = field(default_factory=dict)
+    #: How the run split its data (`{"seed": 0, "val_fraction": 0.2}`), so that
+    #: `Data.split` can give the same held-out samples again.
+    split: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     skipped: dict[str, list[str]] = field(default_factory=dict)
 

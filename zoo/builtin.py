@@ -35,7 +35,8 @@ def register_losses(register: Callable[..., None]) -> None:
     "elementwise" marks a loss that compares output and target element by
     element, which is what reconstruction-like tasks ask for (`Task.loss_tags`);
     "unbounded" one that scores outputs of any real value, such as logits (bce
-    takes probabilities in [0, 1] only).
+    takes probabilities in [0, 1] only); "multiclass" one that scores N×classes
+    logits against integer labels (the classification task's).
     """
     register(
         "mse",
@@ -80,5 +81,5 @@ def register_losses(register: Callable[..., None]) -> None:
         "torch.nn:CrossEntropyLoss",
         defaults={"label_smoothing": 0.0},
         summary="Multi-class cross-entropy on logits.",
-        tags=("classification",),
+        tags=("classification", "multiclass"),
     )

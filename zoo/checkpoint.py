@@ -351,7 +351,23 @@ def _metadata_for(model: nn.Module, metrics: Mapping[str, Any] | None) -> dict[s
         entries["dataset_options"] = json.dumps(json_safe(spec.dataset_options), sort_keys=True)
     if spec.standardisation:
         entries["standardisation"] = json.dumps(spec.standardisation, sort_keys=True)
+    if spec.split:
+        entries["split"] = json.dumps(spec.split, sort_keys=True)
     return entries
+
+
+def _valid_split(split: Any) -> bool:
+    """A recorded data split: {"seed": int, "val_fraction": number in [0, 1)}."""
+    if not isinstance(split, dict) or set(split) != {"seed", "val_fraction"}:
+        return False
+    seed, fraction = split["seed"], split["val_fraction"]
+    return (
+        isinstance(seed, int)
+        and not isinstance(seed, bool)
+        and isinstance(fraction, (int, float))
+        and not isinstance(fraction, bool)
+        and 0 <= fraction < 1
+    )
 
 
 def _owned_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -566,7 +582,7 @@ def load(
     """
     from safetensors.torch import load as load_bytes
 
-    from zoo.build import ModelSpec
+    from zoo.build import ModelSpec, restoring
     from zoo.config import resolve_config
     from zoo.data import Standardisation
     from zoo.device import resolve_device
@@ -588,20 +604,30 @@ def load(
         if not isinstance(dataset_options, dict):
             raise _fail(target, "metadata 'dataset_options' must be a JSON object")
         standardisation = _json_field(header, "standardisation", {})
+        split = _json_field(header, "split", {})
+        if split and not _valid_split(split):
+            raise _fail(
+                target,
+                "metadata 'split' must be a JSON object with an integer 'seed' and a "
+                "'val_fraction' in [0, 1)",
+            )
         try:
             Standardisation.from_json(standardisation)
         except DataError as exc:
             raise _fail(target, f"metadata 'standardisation' is invalid: {exc}") from None
 
         # A shape check on the meta device first: a file cannot make us allocate
-        # more than its own tensors justify.
-        expected = _meta_table(entry, config)
-        if expected is not None:
-            _compare_tables(expected, header, strict)
-            if not strict:
-                _check_relaxed_size(expected, header)
+        # more than its own tensors justify. Both builds run under `restoring()`,
+        # so a factory skips starting weights of its own (a `pretrained` file):
+        # the checkpoint holds the weights, and that file may be gone by now.
+        with restoring():
+            expected = _meta_table(entry, config)
+            if expected is not None:
+                _compare_tables(expected, header, strict)
+                if not strict:
+                    _check_relaxed_size(expected, header)
 
-        model = _build(entry, config, header)
+            model = _build(entry, config, header)
         state_now = model.state_dict()
         missing, unexpected, mismatched = _compare_tables(
             {k: (tuple(v.shape), v.dtype) for k, v in state_now.items()}, header, strict
@@ -632,6 +658,7 @@ def load(
         metrics=metrics if isinstance(metrics, dict) else {},
         dataset_options=dataset_options,
         standardisation=standardisation,
+        split=split,
         source=str(target),
         skipped={"missing": missing, "unexpected": unexpected, "wrong_shape": mismatched},
     )

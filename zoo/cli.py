@@ -10,6 +10,7 @@ import json
 import shutil
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -189,15 +190,27 @@ def cli(ctx: click.Context) -> None:
 @click.argument("pattern", required=False)
 @click.option("--tag", "tags", multiple=True, help="Only entries with this tag (repeatable).")
 @click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Show every entry of a large namespace (such as timm/*) instead of one row for it.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print JSON (stable keys) instead of a table."
 )
 def list_command(
-    kind_or_pattern: str | None, pattern: str | None, tags: tuple[str, ...], as_json: bool
+    kind_or_pattern: str | None,
+    pattern: str | None,
+    tags: tuple[str, ...],
+    show_all: bool,
+    as_json: bool,
 ) -> None:
     """List what the plugins registered: models, datasets, tasks, inits, losses.
 
     KIND is one of models, datasets, tasks, inits, losses; PATTERN is a glob
-    such as 'dense*'. `zoo list 'dense*'` searches every kind.
+    such as 'dense*'. `zoo list 'dense*'` searches every kind. A namespace of
+    more than 20 entries (`timm/...`) is one row unless a PATTERN, a --tag or
+    --all asks for its entries.
     """
     kind = None
     if kind_or_pattern is not None:
@@ -217,17 +230,55 @@ def list_command(
         what = f"{kind}s" if kind else "entries"
         click.echo(f"no {what} match" + (f" '{pattern}'" if pattern else ""))
         return
-    clashes = {(e.kind, e.name) for e in entries if len(registry.entries(e.kind, e.name)) > 1}
-    rows = [
-        [
-            e.qualified_name if (e.kind, e.name) in clashes else e.name,
-            e.kind,
-            e.summary,
-            f"{e.distribution} {e.version}",
-        ]
-        for e in entries
-    ]
+    # One pass over every entry: asking the registry per row is quadratic (timm adds ~1400).
+    counts = Counter((e.kind, e.name) for e in registry.entries(kind))
+    clashes = {key for key, count in counts.items() if count > 1}
+    folded = {} if show_all or pattern or tags else _large_namespaces(entries)
+    rows, shown = [], set()
+    for e in entries:
+        space = (e.kind, e.name.partition("/")[0]) if "/" in e.name else None
+        if space in folded:
+            if space not in shown:
+                shown.add(space)
+                count, origins = folded[space]
+                rows.append(
+                    [
+                        f"{space[1]}/*",
+                        e.kind,
+                        f"{count} {e.kind}s; zoo list {e.kind}s '{space[1]}/*' lists them",
+                        origins,
+                    ]
+                )
+            continue
+        rows.append(
+            [
+                e.qualified_name if (e.kind, e.name) in clashes else e.name,
+                e.kind,
+                e.summary,
+                f"{e.distribution} {e.version}",
+            ]
+        )
     click.echo(_table(rows, ["NAME", "KIND", "SUMMARY", "PLUGIN"], squeeze=2))
+
+
+#: A namespace (`timm/...`) with more entries than this is one row of `zoo list`.
+FOLD_ABOVE = 20
+
+
+def _large_namespaces(entries: Sequence[Entry]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(kind, namespace) → (entry count, plugins) for namespaces above FOLD_ABOVE entries."""
+    counts: Counter[tuple[str, str]] = Counter()
+    origins: dict[tuple[str, str], set[str]] = {}
+    for e in entries:
+        if "/" in e.name:
+            space = (e.kind, e.name.partition("/")[0])
+            counts[space] += 1
+            origins.setdefault(space, set()).add(f"{e.distribution} {e.version}")
+    return {
+        space: (count, ", ".join(sorted(origins[space])))
+        for space, count in counts.items()
+        if count > FOLD_ABOVE
+    }
 
 
 def _find_entry(name: str, kind: str | None) -> Entry:

@@ -1,4 +1,5 @@
-"""Durable file writes: a reader sees the old file or the new one, never half of one."""
+"""Durable file writes (a reader sees the old file or the new one, never half of one),
+and the folder where zoo keeps files it derives."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from zoo.errors import ZooError
 
-__all__ = ["atomic_write", "atomic_write_text"]
+__all__ = ["atomic_write", "atomic_write_text", "cache_dir"]
 
 
 def atomic_write(
@@ -61,6 +62,19 @@ def atomic_write_text(
             out.write(text)
 
     return atomic_write(path, write, error=error)
+
+
+def cache_dir() -> Path:
+    """Where zoo keeps files it derives: $ZOO_CACHE_DIR, $XDG_CACHE_HOME/zoo or ~/.cache/zoo.
+
+    Only the path: nothing is created. Everything kept there can be rebuilt, so
+    deleting the folder is always safe.
+    """
+    if os.environ.get("ZOO_CACHE_DIR"):
+        return Path(os.environ["ZOO_CACHE_DIR"]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "zoo"
+    return Path.home() / ".cache" / "zoo"
 
 
 def _mode_for(target: Path) -> int:

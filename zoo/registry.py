@@ -417,6 +417,7 @@ def _check_hook_names(plugin: object) -> None:
 
 def _make_register(kind: str, info: PluginInfo, staged: list[Entry]) -> Callable[..., None]:
     """Build the `register` callable one plugin's hook receives for one kind."""
+    seen: set[str] = set()
 
     def register(
         name: str,
@@ -443,8 +444,9 @@ def _make_register(kind: str, info: PluginInfo, staged: list[Entry]) -> Callable
             doc = "" if isinstance(factory, str) else (factory.__doc__ or "")
             summary = doc.strip().splitlines()[0] if doc.strip() else ""
         extras = _model_extras(kind, name, model_only)
-        if any(e.kind == kind and e.name == name for e in staged):
+        if name in seen:  # a set, not a scan of `staged`: one plugin may register thousands
             raise PluginError(f"{kind} '{name}' is registered twice by the same plugin")
+        seen.add(name)
         staged.append(
             Entry(
                 kind=kind,

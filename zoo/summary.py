@@ -78,8 +78,9 @@ def describe_model(entry: Any) -> dict[str, Any]:
 
     The model is built as `zoo train` would build it: config implied by the
     default dataset, defaults for the rest. If the dataset cannot be built
-    (for example, its files are missing), the layer table is left out and the
-    reason given.
+    (for example, its files are missing), or its sample does not go through
+    the model (one built for another input size), the layer table is left out
+    and the reason given.
     """
     from zoo.build import create_model, create_task, default_example
     from zoo.config import resolve_config
@@ -90,7 +91,13 @@ def describe_model(entry: Any) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     if example is not None and entry.task:
         task = create_task(entry.task)
-        rows = layer_table(model, call=lambda built: task.forward(built, example))
+        try:
+            rows = layer_table(model, call=lambda built: task.forward(built, example))
+        except Exception as exc:  # e.g. a model built for another input size: say so, no trace
+            text = str(exc).strip().splitlines()
+            note = f"{note} did not go through the model: {type(exc).__name__}" + (
+                f": {text[0]}" if text else ""
+            )
     return {
         "config": resolve_config(entry.defaults, implied, where=f"model '{entry.name}'"),
         "example": note,

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from zoo._version import __version__
-from zoo.build import create_dataset, create_loss, create_model, create_task
+from zoo.build import apply_init, create_dataset, create_loss, create_model, create_task
 from zoo.checkpoint import save
 from zoo.config import coerce, json_safe, resolve_config, route_settings
 from zoo.data import Data, place
@@ -231,6 +231,11 @@ def plan_run(
         "zoo_version": __version__,
         "torch_version": torch.__version__,
     }
+    # An init scheme checks its option values on its first call: try it on an
+    # empty module, so that `--set init.std=-1` fails before any data is read.
+    # (Other errors of a plugin's scheme surface when the real model is built.)
+    with contextlib.suppress(AttributeError, RuntimeError, KeyError, IndexError):
+        apply_init(torch.nn.Module(), init_entry.name, **plan["init"]["options"])
     return plan
 
 
@@ -401,6 +406,7 @@ class _Loop:
         plan["memory_format"] = "channels-last" if self.channels_last else "contiguous"
         train_data, held_out = data.split(plan["val_fraction"], plan["seed"])
         spec.dataset_options = dict(plan["dataset"]["options"])
+        spec.split = {"seed": plan["seed"], "val_fraction": plan["val_fraction"]}
         scale = train_data.fit_standardisation()  # training split only: nothing leaks
         if scale is not None:
             train_data = train_data.standardised(scale)

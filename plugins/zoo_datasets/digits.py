@@ -35,6 +35,11 @@ def digits(size: int = 28, classes: Sequence[int | str] = ()) -> zoo.Data:
     x = resize_images(images, size, "digits").clamp_(0.0, 1.0).contiguous()
     return zoo.Data(
         {"x": x, "y": labels},
-        implies={"in_channels": 1, "channels": 1, "image_size": size},
+        implies={
+            "in_channels": 1,
+            "channels": 1,
+            "image_size": size,
+            "num_classes": len(DIGIT_LABELS),
+        },
         info={"label_names": list(DIGIT_LABELS)},
     )

@@ -48,7 +48,12 @@ def image_folder(root: str = "", size: int = 64, channels: int = 3) -> zoo.Data:
     return zoo.Data(
         dataset=dataset,
         names=("x", "y") if labels is not None else ("x",),
-        implies={"in_channels": channels, "channels": channels, "image_size": size},
+        implies={
+            "in_channels": channels,
+            "channels": channels,
+            "image_size": size,
+            **({"num_classes": len(label_names)} if labels is not None else {}),
+        },
         info={"label_names": label_names} if labels is not None else {},
     )
 

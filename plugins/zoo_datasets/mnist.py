@@ -33,7 +33,7 @@ import torch
 
 import zoo
 from zoo.errors import DataError
-from zoo.files import atomic_write
+from zoo.files import atomic_write, cache_dir
 from zoo_datasets._images import (
     DIGIT_LABELS,
     check_size,
@@ -169,18 +169,14 @@ def _load(
     x = resize_images(images.unsqueeze(1).to(torch.float32).div_(255.0), size, kind.name)
     return zoo.Data(
         {"x": x.contiguous(), "y": labels},
-        implies={"in_channels": 1, "channels": 1, "image_size": size},
+        implies={
+            "in_channels": 1,
+            "channels": 1,
+            "image_size": size,
+            "num_classes": len(kind.label_names),
+        },
         info={"label_names": list(kind.label_names)},
     )
-
-
-def cache_dir() -> Path:
-    """Where zoo keeps files it derives: $ZOO_CACHE_DIR, $XDG_CACHE_HOME/zoo or ~/.cache/zoo."""
-    if os.environ.get("ZOO_CACHE_DIR"):
-        return Path(os.environ["ZOO_CACHE_DIR"]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "zoo"
-    return Path.home() / ".cache" / "zoo"
 
 
 def _search_roots(kind: _Kind, root: str) -> list[Path]:

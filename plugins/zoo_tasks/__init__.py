@@ -12,7 +12,7 @@ import zoo
 
 @zoo.hookimpl
 def register_tasks(register: Callable[..., None]) -> None:
-    """Register reconstruction, denoising and regression."""
+    """Register reconstruction, denoising, regression and classification."""
     register(
         "reconstruction",
         "zoo_tasks.reconstruction:Reconstruction",
@@ -34,11 +34,18 @@ def register_tasks(register: Callable[..., None]) -> None:
         "target's units, predictions.png.",
         tags=("supervised",),
     )
+    register(
+        "classification",
+        "zoo_tasks.classification:Classification",
+        summary="One label per image: cross-entropy; held-out and per-class accuracy, "
+        "confusion.png.",
+        tags=("supervised", "image"),
+    )
 
 
 @zoo.hookimpl
 def register_commands(register: Callable[..., None]) -> None:
-    """Register `zoo denoise` and `zoo predict`."""
+    """Register `zoo denoise`, `zoo predict` and `zoo robustness`."""
     register(
         "denoise",
         "zoo_tasks.commands:denoise_command",
@@ -50,4 +57,10 @@ def register_commands(register: Callable[..., None]) -> None:
         "zoo_tasks.commands:predict_command",
         summary="Predict with a trained regression model (e.g. fusion) from a CSV of inputs.",
         tags=("regression",),
+    )
+    register(
+        "robustness",
+        "zoo_tasks.commands:robustness_command",
+        summary="Accuracy of a trained classifier on clean, noisy and FGSM-attacked images.",
+        tags=("classification",),
     )
