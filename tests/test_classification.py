@@ -203,3 +203,44 @@ def test_robustness_refuses_a_model_that_is_not_a_classifier(tmp_path):
         "robustness measures classifiers",
         "this model's task is reconstruction",
     )
+
+
+def test_one_class_is_not_a_classification(tmp_path):
+    for classes in ([3], [3, 3]):
+        with pytest.raises(DataError, match=r"at least two classes.*hold only 3"):
+            train_tiny(tmp_path, settings={"classes": classes})
+
+
+def test_robustness_on_a_named_dataset_keeps_the_recorded_options(trained, tmp_path):
+    # The model saw 8×8 digits: --dataset digits measures 8×8 digits, all 1797 of them.
+    same = robustness(trained.checkpoint, noise=(), eps=(), dataset="digits", dataset_options={})
+    assert same.samples == 1797 and same.which == "samples of digits" and same.note == ""
+    with pytest.raises(ConfigError, match=r"cannot take the samples of dataset 'blobs'.*size=8"):
+        robustness(trained.checkpoint, noise=(), eps=(), dataset="blobs")
+    other = robustness(
+        trained.checkpoint,
+        noise=(),
+        eps=(),
+        dataset="image-folder",
+        dataset_options={"root": str(_digit_folder(tmp_path)), "size": 8, "channels": 1},
+    )
+    assert other.note.startswith("note: 'simple-cnn' was trained on digits; its class numbers")
+
+
+def _digit_folder(tmp_path):
+    from zoo.images import write_image
+
+    data = zoo.create_dataset("digits", size=8, classes=[0, 1])
+    for index in range(6):
+        label = int(data.tensors["y"][index])
+        write_image(data.tensors["x"][index], tmp_path / "folder" / str(label) / f"{index}.png")
+    return tmp_path / "folder"
+
+
+def test_robustness_cli_checks_out_before_measuring(trained):
+    checkpoint = str(trained.checkpoint)
+    assert_one_line_error(invoke("robustness", checkpoint, "--out", "x.txt"), "not a .png file")
+    assert_one_line_error(
+        invoke("robustness", checkpoint, "--out", "nowhere/x.png"), "folder nowhere does not exist"
+    )
+    assert_one_line_error(invoke("robustness", checkpoint, "--noise", "0.1,,0.2"), "'--noise'")

@@ -81,7 +81,8 @@ def plot_history(
                 axes.plot(
                     epochs,
                     [row.get(f"val_{key}") for row in history],
-                    marker=marker,
+                    marker=marker and "s",  # squares: told apart even with one epoch
+                    markerfacecolor="none",
                     linestyle="--",
                     color=color,
                     label=f"held-out {key}",

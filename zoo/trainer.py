@@ -24,6 +24,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,7 +319,8 @@ def _seed_everything(seed: int) -> None:
 
 def _first_line(exc: BaseException) -> str:
     """`TypeName: first line of the message`, for one-line errors."""
-    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+    first = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
+    return f"{type(exc).__name__}: {first}"
 
 
 def _latest(values: Mapping[str, list[torch.Tensor]]) -> dict[str, float]:
@@ -453,7 +455,8 @@ class _Loop:
         where = (
             f"dataset '{plan['dataset']['name']}' ({shapes}) under task '{plan['task']['name']}'"
         )
-        if model_entry.task and plan["task"]["name"] != model_entry.task:
+        other_task = bool(model_entry.task) and plan["task"]["name"] != model_entry.task
+        if other_task:
             # The task is the likelier culprit: it may feed the model the wrong thing.
             remedy = f"use the model's own task ({model_entry.task}) or another model"
         elif plan["dataset"]["name"] == model_entry.dataset:
@@ -471,18 +474,29 @@ class _Loop:
                     self.task.eval_step,
                     f"loss '{plan['loss']['name']}' cannot score model '{plan['model']}' "
                     f"on {where}",
-                    "choose another --loss"
+                    remedy
+                    if other_task
+                    else "choose another --loss"
                     + (f" (the task's default is {loss_default})" if loss_default else ""),
                 )
             )
         for check, problem, remedy in checks:
-            try:
-                with torch.no_grad():
-                    check(self.model, example)
-            except ZooError:
-                raise
-            except Exception as exc:
-                raise ConfigError(f"{problem}: {_first_line(exc)}; {remedy}") from exc
+            # Warnings of a check that fails (torch's broadcasting warning before the
+            # error it explains) would only clutter the one error line; a check that
+            # passes keeps its warnings.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    with torch.no_grad():
+                        check(self.model, example)
+                except ZooError:
+                    raise
+                except Exception as exc:
+                    raise ConfigError(f"{problem}: {_first_line(exc)}; {remedy}") from exc
+            for warning in caught:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
 
     def open(self, run_dir: Path) -> None:
         """Use `run_dir` for every file of the run; write config.json there."""

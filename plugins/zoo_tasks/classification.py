@@ -76,6 +76,15 @@ class Classification(zoo.Task):
                 "for a number to predict use --task regression"
             )
         self.label_names = [str(n) for n in data.info.get("label_names", [])]
+        if data.tensors is not None:  # in memory: cheap to check that there is a choice
+            present = data.tensors[TARGET].unique().tolist()
+            if len(present) < 2:
+                shown = ", ".join(self.name_of(int(label)) for label in present) or "none"
+                raise zoo.DataError(
+                    f"classification needs samples of at least two classes to tell apart; "
+                    f"the training data hold only {shown} (choose two or more with "
+                    "--set classes=…, or leave classes unset for all)"
+                )
 
     def logits(self, model: nn.Module, batch: zoo.Batch) -> torch.Tensor:
         """The model's N×classes output for a batch, checked against the labels."""
@@ -169,7 +178,10 @@ def plot_confusion(
         else names[i]
         for i in present
     ]
-    axes.set_xticks(range(len(present)), labels, rotation=45, ha="right")
+    if max(len(name) for name in labels) > 2:  # slanted only when the names need room
+        axes.set_xticks(range(len(present)), labels, rotation=45, ha="right")
+    else:
+        axes.set_xticks(range(len(present)), labels)
     axes.set_yticks(range(len(present)), rows)
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class (its accuracy)")

@@ -108,18 +108,23 @@ def predict_command(
         )
 
 
-def _levels(text: str) -> tuple[float, ...]:
+def _levels(ctx: click.Context, param: click.Parameter, text: str) -> tuple[float, ...]:
     """'0.05,0.1' → (0.05, 0.1); an empty string → no levels."""
+    if not text.strip():
+        return ()
     try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
+        return tuple(float(part) for part in text.split(","))
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers") from None
+        raise click.BadParameter(
+            f"{text!r} is not a comma-separated list of numbers (e.g. 0.05,0.1)"
+        ) from None
 
 
 @click.command("robustness")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
 @click.option(
     "--noise",
+    callback=_levels,
     default="0.05,0.1,0.2,0.3",
     show_default=True,
     help="Standard deviations of the Gaussian noise added to the pixels (comma-separated; "
@@ -127,6 +132,7 @@ def _levels(text: str) -> tuple[float, ...]:
 )
 @click.option(
     "--eps",
+    callback=_levels,
     default="0.01,0.02,0.05,0.1",
     show_default=True,
     help="FGSM step sizes ε (comma-separated; '' for none).",
@@ -138,7 +144,8 @@ def _levels(text: str) -> tuple[float, ...]:
 )
 @click.option(
     "--dataset",
-    help="Measure on every sample of this dataset instead of the checkpoint's held-out split.",
+    help="Measure on every sample of this dataset instead of the checkpoint's held-out split "
+    "(the options recorded for the model's own dataset apply unless --set changes them).",
 )
 @click.option(
     "--set",
@@ -153,8 +160,8 @@ def _levels(text: str) -> tuple[float, ...]:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 def robustness_command(
     checkpoint: Path,
-    noise: str,
-    eps: str,
+    noise: tuple[float, ...],
+    eps: tuple[float, ...],
     out: Path | None,
     dataset: str | None,
     settings: tuple[str, ...],
@@ -181,18 +188,28 @@ def robustness_command(
     if settings and dataset is None:
         raise click.UsageError("--set needs --dataset (the dataset whose option it sets)")
     options = parse_settings(settings) if dataset is not None else None
+    picture = out if out is not None else checkpoint.parent / "robustness.png"
+    if picture.suffix.lower() != ".png":
+        raise click.BadParameter(f"{picture} is not a .png file name", param_hint="'--out'")
+    if out is not None and not out.parent.is_dir():
+        raise click.BadParameter(
+            f"folder {out.parent} does not exist; create it or choose another",
+            param_hint="'--out'",
+        )
     result = robustness(
         checkpoint,
-        noise=_levels(noise),
-        eps=_levels(eps),
+        noise=noise,
+        eps=eps,
         dataset=dataset,
         dataset_options=options,
         samples=samples,
         batch_size=batch_size,
         seed=seed,
         device=device,
-        out=out if out is not None else checkpoint.parent / "robustness.png",
+        out=picture,
     )
+    if result.note:
+        click.echo(result.note)
     click.echo(f"accuracy on {result.samples} {result.which}")
     click.echo(result.table())
     click.echo(f"picture: {result.out}")

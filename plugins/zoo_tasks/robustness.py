@@ -43,6 +43,7 @@ class Robustness:
     samples: int
     which: str  # "held-out samples of digits", "samples of fashion-mnist"
     out: Path | None = None
+    note: str = ""  # set when measured on another dataset than the model was trained on
     examples: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def accuracy(self, attack: str, level: float = 0.0) -> float:
@@ -71,24 +72,59 @@ def _levels(values: Sequence[float], name: str) -> tuple[float, ...]:
     return levels
 
 
-def _held_out(model: nn.Module, dataset: str | None, options: dict[str, Any] | None):
-    """The data to measure on: the checkpoint's own held-out split of its dataset."""
+def _measured_data(model: nn.Module, dataset: str | None, options: dict[str, Any] | None):
+    """(name, data, samples to measure, what they are, a note or "") for `robustness`.
+
+    By default, the held-out split of the run that trained the model, rebuilt
+    from the options and the split its checkpoint records. With `dataset`
+    (or `options`), every sample of it; the training dataset's recorded
+    options apply unless `options` changes them, so `split=test` measures the
+    test images of the same classes at the same size.
+    """
     spec = model.zoo_spec
     name = dataset or spec.dataset
     if not name:
         raise zoo.ConfigError(
             f"{spec.source}: the checkpoint records no dataset; name one with --dataset"
         )
-    chosen = dict(options if options is not None else {})
-    if dataset is None and options is None:
-        chosen = dict(spec.dataset_options)
+    same = name == spec.dataset or zoo.get_entry("dataset", name).name == spec.dataset
+    chosen = {**(spec.dataset_options if same else {}), **(options or {})}
     data = zoo.create_dataset(name, **chosen)
-    split = spec.split if dataset is None and options is None else {}
-    if split:
-        _, held_out = data.split(split["val_fraction"], split["seed"])
+    note = (
+        ""
+        if same
+        else f"note: '{spec.name}' was trained on {spec.dataset}; its class numbers are "
+        f"compared with the labels of {name}"
+    )
+    if dataset is None and options is None and spec.split:
+        _, held_out = data.split(spec.split["val_fraction"], spec.split["seed"])
         if held_out is not None:
-            return name, data, held_out, f"held-out samples of {name}"
-    return name, data, data, f"samples of {name}"
+            return name, data, held_out, f"held-out samples of {name}", note
+    return name, data, data, f"samples of {name}", note
+
+
+def _check_model_takes(model: nn.Module, data: zoo.Data, name: str, target: torch.device) -> None:
+    """One clear error if the model cannot classify this dataset's samples."""
+    example = data.example(2)
+    try:
+        with torch.no_grad():
+            logits = model(example[INPUT].to(target))
+    except Exception as exc:
+        spec = model.zoo_spec
+        shapes = ", ".join(f"{k} {list(v)}" for k, v in data.sample_shapes.items())
+        first = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
+        options = ", ".join(f"{k}={v}" for k, v in spec.dataset_options.items())
+        trained = f"{spec.dataset} with {options}" if options else str(spec.dataset)
+        raise zoo.ConfigError(
+            f"model '{spec.name}' cannot take the samples of dataset '{name}' ({shapes}): "
+            f"{type(exc).__name__}: {first}; measure it on data like those it was trained on "
+            f"({trained})"
+        ) from None
+    if logits.ndim != 2 or len(logits) != len(example[TARGET]):
+        raise zoo.ConfigError(
+            f"model '{model.zoo_spec.name}' gives outputs of shape {list(logits.shape)}, not one "
+            "row of class scores per sample"
+        )
 
 
 def robustness(
@@ -122,7 +158,7 @@ def robustness(
             f"robustness measures classifiers (task classification); this model's task is "
             f"{task}: train one with e.g. zoo train simple-cnn"
         )
-    name, data, measured, which = _held_out(model, dataset, dataset_options)
+    name, data, measured, which, note = _measured_data(model, dataset, dataset_options)
     if INPUT not in data.sample_shapes or TARGET not in data.sample_shapes:
         raise zoo.DataError(
             f"dataset '{name}' has {', '.join(data.sample_shapes)}; robustness needs images "
@@ -131,6 +167,7 @@ def robustness(
     if samples is not None and samples < len(measured):
         measured = measured.subset(torch.arange(samples))
     target = next(model.parameters()).device
+    _check_model_takes(model, data, name, target)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     model.eval()
     correct = {("clean", 0.0): 0, **{("noise", s): 0 for s in noise}}
@@ -156,7 +193,7 @@ def robustness(
     if count == 0:
         raise zoo.DataError(f"dataset '{name}' has no samples to measure")
     rows = [(attack, level, hits / count) for (attack, level), hits in correct.items()]
-    result = Robustness(rows, count, which, examples=examples)
+    result = Robustness(rows, count, which, note=note, examples=examples)
     if out is not None:
         result.out = plot_examples(result, _label_names(data), out)
     return result
@@ -194,16 +231,20 @@ def plot_examples(result: Robustness, names: Sequence[str], path: str | os.PathL
     def name_of(label: int) -> str:
         return names[label] if label < len(names) else str(label)
 
+    clean = ("clean", 0.0)
     rows = [
-        [k for k in result.examples if k[0] in ("clean", "noise")],
-        [k for k in result.examples if k[0] in ("clean", "fgsm")],
+        [clean, *(k for k in result.examples if k[0] == attack)] for attack in ("noise", "fgsm")
     ]
+    rows = [row for row in rows if len(row) > 1] or [[clean]]  # no row of the clean image alone
     columns = max(len(row) for row in rows)
-    fig = figure(figsize=(2.0 * columns, 5.4))
+    # Wide enough for the title however few the levels.
+    width = max(2.0 * columns, 4.4)
+    row_height = 0.75 + 0.85 * width / columns  # a square picture and its two-line title
+    fig = figure(figsize=(width, 0.7 + row_height * len(rows)))
     for r, row in enumerate(rows):
         for c, key in enumerate(row):
             image, predicted, probability, label = result.examples[key]
-            axes = fig.add_subplot(2, columns, r * columns + c + 1)
+            axes = fig.add_subplot(len(rows), columns, r * columns + c + 1)
             if image.shape[0] == 1:
                 axes.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
             else:
@@ -221,8 +262,8 @@ def plot_examples(result: Robustness, names: Sequence[str], path: str | os.PathL
             axes.set_yticks([])
     label = result.examples[("clean", 0.0)][3]
     fig.suptitle(
-        f"one of {result.samples} {result.which} (true: {name_of(label)}), "
-        "with the model's prediction and the accuracy over all",
+        f"one of {result.samples} {result.which} (true: {name_of(label)}):\n"
+        "the model's answer at each level, and its accuracy over all",
         fontsize=10,
     )
     return save_figure(fig, path)
