@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -269,3 +270,40 @@ def test_memory_format_is_checked_before_any_work(in_tmp):
     with pytest.raises(ConfigError, match="memory_format must be one of auto, channels-last"):
         zoo.train("dense-ae", memory_format="nhwc", verbose=False)
     assert not (in_tmp / "runs").exists()
+
+
+def test_precision_bf16_autocasts_forward_passes_and_keeps_fp32_weights(tmp_path, monkeypatch):
+    seen = []
+    original = torch.nn.Linear.forward
+
+    def spy(self, x):
+        out = original(self, x)
+        seen.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.Linear, "forward", spy)
+    run = zoo.train(
+        "dense-ae",
+        epochs=1,
+        precision="bf16",
+        out=tmp_path / "bf16",
+        verbose=False,
+        settings={"n_samples": 60},
+    )
+    assert run.config["precision"] == "bf16" and torch.bfloat16 in seen
+    assert math.isfinite(run.metrics["loss"])
+    assert {t.dtype for t in zoo.load(run.checkpoint).state_dict().values()} == {torch.float32}
+    # auto is fp32 on a CPU: nothing GPU-specific on the CPU path.
+    seen.clear()
+    auto = zoo.train("dense-ae", epochs=1, out=tmp_path / "auto", verbose=False)
+    assert auto.config["precision"] == "fp32" and set(seen) == {torch.float32}
+    with pytest.raises(ConfigError, match="precision must be one of auto, fp32, bf16"):
+        zoo.train("dense-ae", precision="fp8", out=tmp_path / "bad", verbose=False)
+
+
+def test_compile_compiles_the_forward_in_place_and_saves_plain_names(tmp_path, monkeypatch):
+    compiled = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kw: compiled.append(self))
+    run = zoo.train("dense-ae", epochs=1, compile=True, out=tmp_path / "c", verbose=False)
+    assert len(compiled) == 1 and run.config["compile"] is True
+    assert not any("_orig_mod" in key for key in zoo.load(run.checkpoint).state_dict())

@@ -455,6 +455,19 @@ def inspect_command(path: Path, as_json: bool) -> None:
     "conv models on CPU and CUDA).",
 )
 @click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16"]),
+    help="Autocast dtype of forward passes (default auto: bf16 on a CUDA GPU that supports "
+    "it, fp32 elsewhere).",
+)
+@click.option(
+    "--compile",
+    "compile_model",
+    is_flag=True,
+    default=None,
+    help="Compile the model's forward with torch.compile (slower start, faster steps).",
+)
+@click.option(
     "--log-every",
     type=click.IntRange(min=0),
     metavar="STEPS",
@@ -494,6 +507,8 @@ def train_command(
     shuffle: bool | None,
     workers: int | None,
     memory_format: str | None,
+    precision: str | None,
+    compile_model: bool | None,
     log_every: int | None,
     seed: int,
     device: str,
@@ -526,6 +541,8 @@ def train_command(
         shuffle=shuffle,
         workers=workers,
         memory_format=memory_format,
+        precision=precision,
+        compile=compile_model,
         log_every=log_every,
         seed=seed,
         device=device,

@@ -43,6 +43,9 @@ class Step:
         self.optimizers = dict(optimizers)
         self.index = 0
         self.epoch = 0
+        #: The device type whose autocast `optimize` turns off for the backward pass
+        #: (set by the trainer when forward passes run in bf16), or None.
+        self.autocast_device: str | None = None
 
     def optimize(
         self, loss: torch.Tensor, optimizer: str = "main", *, retain_graph: bool = False
@@ -50,7 +53,11 @@ class Step:
         """Clear gradients, back-propagate `loss` and step the named optimizer."""
         chosen = self.optimizers[optimizer]
         chosen.zero_grad(set_to_none=True)
-        loss.backward(retain_graph=retain_graph)
+        if self.autocast_device is None:
+            loss.backward(retain_graph=retain_graph)
+        else:  # autocast covers forward passes only, as PyTorch recommends
+            with torch.autocast(self.autocast_device, enabled=False):
+                loss.backward(retain_graph=retain_graph)
         chosen.step()
 
 

@@ -63,8 +63,14 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "memory_format": "auto",
     # Print the step's metrics every this many optimisation steps (0: once per epoch).
     "log_every": 0,
+    # Autocast dtype of forward passes: "auto" is bf16 on a CUDA GPU that supports
+    # it and fp32 elsewhere (a CPU gains nothing from it on most chips).
+    "precision": "auto",
+    # Compile the model's forward with torch.compile (compile time is paid once).
+    "compile": False,
 }
 MEMORY_FORMATS = ("auto", "channels-last", "contiguous")
+PRECISIONS = ("auto", "fp32", "bf16")
 CHECKPOINT = "model.safetensors"
 
 
@@ -109,6 +115,8 @@ def _trainer_option(key: str, value: Any) -> Any:
         raise ConfigError(
             f"memory_format must be one of {', '.join(MEMORY_FORMATS)}, got {value!r}"
         )
+    if key == "precision" and value not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
     if key in _RANGES:
         low, inclusive, below = _RANGES[key]
         # Written so that NaN, which fails every comparison, is out of range too.
@@ -137,6 +145,8 @@ def plan_run(
     workers: int | None = None,
     memory_format: str | None = None,
     log_every: int | None = None,
+    precision: str | None = None,
+    compile: bool | None = None,
     device: str = "auto",
     config: Mapping[str, Any] | None = None,
     dataset_options: Mapping[str, Any] | None = None,
@@ -207,6 +217,7 @@ def plan_run(
     chosen = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
     chosen.update(val_fraction=val_fraction, shuffle=shuffle, seed=seed, workers=workers)
     chosen.update(memory_format=memory_format, log_every=log_every)
+    chosen.update(precision=precision, compile=compile)
     trainer = {
         key: _trainer_option(
             key, recipe.get(key, TRAINER_DEFAULTS[key]) if value is None else value
@@ -299,6 +310,29 @@ def _use_channels_last(choice: str, model: nn.Module, device: torch.device) -> b
     return has_conv and device.type in ("cpu", "cuda")
 
 
+def _autocast_dtype(choice: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of a run's forward passes, or None for plain fp32.
+
+    "auto" is bf16 on a CUDA GPU that supports it (half the memory traffic,
+    tensor cores) and fp32 elsewhere: CPUs without bf16 units run it slower.
+    """
+    if choice == "fp32":
+        return None
+    if device.type == "cuda":
+        supported = torch.cuda.is_bf16_supported()
+        if choice == "bf16" and not supported:
+            raise ConfigError(
+                f"precision bf16 is not supported by {torch.cuda.get_device_name(device)}; "
+                "use --precision fp32"
+            )
+        return torch.bfloat16 if supported else None
+    if choice == "bf16":
+        if device.type != "cpu":
+            raise ConfigError(f"precision bf16 is not supported on {device.type}; use fp32")
+        return torch.bfloat16
+    return None
+
+
 def _remove_run(run_dir: Path, *, remove_folder: bool) -> None:
     """Delete what a run wrote (config, metrics, pictures), and its folder if zoo made it."""
     for name in ("config.json", "metrics.jsonl", "loss.png"):
@@ -349,6 +383,12 @@ class _Loop:
         self.verbose = verbose
         self.history: list[dict[str, Any]] = []
         self.saved_epoch = 0
+
+    def autocast(self) -> Any:
+        """The run's autocast context (bf16 forward passes), or no context for fp32."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def say(self, text: str) -> None:
         if self.verbose:
@@ -422,10 +462,17 @@ class _Loop:
         self.model.to(self.device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        self.autocast_dtype = _autocast_dtype(plan["precision"], self.device)
+        plan["precision"] = "fp32" if self.autocast_dtype is None else "bf16"
+        if plan["compile"]:
+            # In place: the forward is compiled, the parameters and their names stay.
+            self.model.compile()
         self.task.setup(self.model, self.train_data, loss)
         self._check_fit(model_entry)
         self.optimizers = self.task.configure_optimizers(self.model, plan["lr"])
         self.step = Step(self.optimizers)
+        if self.autocast_dtype is not None:
+            self.step.autocast_device = self.device.type
         self.generator = torch.Generator().manual_seed(plan["seed"])
         self.context = RunContext(
             run_dir=Path(),
@@ -487,7 +534,7 @@ class _Loop:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    with torch.no_grad():
+                    with torch.no_grad(), self.autocast():
                         check(self.model, example)
                 except ZooError:
                     raise
@@ -538,7 +585,8 @@ class _Loop:
                 self.model.eval()
                 with torch.no_grad():
                     if held_out_batches is not None:
-                        evaluated = self.task.evaluate(self.model, held_out_batches)
+                        with self.autocast():
+                            evaluated = self.task.evaluate(self.model, held_out_batches)
                         record.update({f"val_{k}": v for k, v in evaluated.items()})
                     self._draw(self.task.epoch_end, f"after epoch {epoch}")
                     if epoch == plan["epochs"]:
@@ -586,7 +634,8 @@ class _Loop:
         interval = max(1, len(batches) // 10)
         log_every = self.plan["log_every"]
         for batch in batches:
-            metrics = self.task.training_step(self.model, batch, self.step)
+            with self.autocast():
+                metrics = self.task.training_step(self.model, batch, self.step)
             for key, value in metrics.items():
                 tensor = (
                     value.detach()
@@ -721,8 +770,8 @@ def train(
     """Train a registered model and write a run folder; return the `Run`.
 
     Options are those of `plan_run`: dataset, task, init, loss, epochs,
-    batch_size, lr, val_fraction, shuffle, seed, workers, memory_format, log_every,
-    device, config,
+    batch_size, lr, val_fraction, shuffle, seed, workers, memory_format,
+    log_every, precision, compile, device, config,
     dataset_options, task_options, init_options, loss_options and settings
     (`--set`-style keys). The folder is `out`, or `runs/<model>/<timestamp>/`.
 
