@@ -93,6 +93,85 @@ def test_loaded_model_owns_its_memory(saved, change):
         assert torch.equal(tensor, before[key])
 
 
+@pytest.mark.parametrize("change", ["truncate", "overwrite", "replace"])
+def test_a_file_changed_while_loading_is_an_error_or_the_validated_file(
+    saved, tmp_path, change, monkeypatch
+):
+    """Between the checks and the read of the data (during the real build), the file changes."""
+    from zoo import checkpoint
+
+    torch.manual_seed(0)
+    expected = zoo.create_model("dense-ae", hidden=3).state_dict()
+    build = checkpoint._build
+
+    def build_then_change(*args):
+        model = build(*args)
+        if change == "truncate":
+            os.truncate(saved, saved.stat().st_size - 4)
+        elif change == "overwrite":
+            with open(saved, "r+b") as file:  # in place, same size: other weights
+                file.seek(-12, os.SEEK_END)
+                file.write(struct.pack("<3f", 1.0, 2.0, 3.0))
+        else:  # a new file renamed over it: the open handle still reads the checked one
+            other = zoo.save(zoo.create_model("dense-ae", hidden=3), tmp_path / "o.safetensors")
+            other.replace(saved)
+        return model
+
+    monkeypatch.setattr(checkpoint, "_build", build_then_change)
+    if change == "truncate":
+        with pytest.raises(CheckpointError, match="file ended early") as caught:
+            zoo.load(saved)
+        assert str(saved) in str(caught.value)
+        return
+    loaded = zoo.load(saved).state_dict()
+    last = sorted(expected)[-1]  # zoo writes tensors sorted by name: the last ends the file
+    for key, tensor in loaded.items():
+        if change == "overwrite" and key == last:
+            assert tensor.reshape(-1)[-3:].tolist() == [1.0, 2.0, 3.0]
+        else:
+            assert torch.equal(tensor, expected[key]), key
+
+
+HOOKED_MODEL = """
+import torch
+import zoo
+
+
+class Hooked(torch.nn.Linear):
+    \"\"\"A Linear whose state_dict() holds copies, with a hook on loading.\"\"\"
+
+    def __init__(self):
+        super().__init__(3, 2)
+        self.loads = 0
+        self.register_state_dict_post_hook(self.copies)
+        self.register_load_state_dict_pre_hook(self.count)
+
+    @staticmethod
+    def copies(module, state, prefix, local_metadata):
+        for key in list(state):
+            state[key] = state[key].clone()
+
+    @staticmethod
+    def count(module, state, prefix, *rest):
+        module.loads += 1
+
+
+@zoo.hookimpl
+def register_models(register):
+    register("hooked", "zoo_hooked_model:Hooked", task="reconstruction", dataset="blobs")
+"""
+
+
+def test_loading_still_goes_through_load_state_dict(make_plugin, tmp_path):
+    """A model whose state_dict() is not its own memory, with a load hook, loads right."""
+    make_plugin("zoo-plugin-hooked", "zoo_hooked_model", HOOKED_MODEL)
+    model = zoo.create_model("hooked")
+    path = zoo.save(model, tmp_path / "hooked.safetensors")
+    loaded = zoo.load(path)
+    assert loaded.loads == 1
+    assert torch.equal(loaded.weight, model.weight) and torch.equal(loaded.bias, model.bias)
+
+
 def test_files_are_standard_safetensors_and_deterministic(saved, tmp_path):
     from safetensors.torch import load_file
 

@@ -13,11 +13,13 @@ validated in pure Python (length, JSON, dtypes, shapes, offsets that tile the
 data exactly); the config is validated against the model's declaration; the
 model is first built on torch's "meta" device (no memory) and its tensor
 table compared with the file's; only then is the model built for real and the
-file's bytes copied into it. See docs/checkpoint-format.md.
+file's tensors read into it, straight into its own parameters where they can
+take them. See docs/checkpoint-format.md.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -119,6 +121,20 @@ def _open_regular(path: Path) -> int:
         )
         raise _fail(path, f"is {kind}; expected a .safetensors file")
     return handle
+
+
+def _read_into(handle: int, offset: int, buffer: memoryview, path: Path) -> None:
+    """Fill `buffer` with the file's bytes from `offset` on; a short file is an error."""
+    reader = io.FileIO(handle, "rb", closefd=False)
+    reader.seek(offset)
+    filled = 0
+    while filled < len(buffer):
+        count = reader.readinto(buffer[filled:])
+        if not count:
+            raise _fail(
+                path, f"file ended early (truncated while reading at byte {offset + filled})"
+            )
+        filled += count
 
 
 def _read_exactly(handle: int, offset: int, size: int, path: Path) -> bytes:
@@ -561,6 +577,44 @@ def _check_relaxed_size(
         )
 
 
+def _read_tensors(
+    handle: int,
+    header: Header,
+    state: Mapping[str, torch.Tensor],
+    skip: set[str],
+) -> dict[str, torch.Tensor]:
+    """Read the file's tensors, front to back, through the handle that validated it.
+
+    A tensor goes straight into the model's own memory (the matching
+    `state_dict()` tensor) when that is a contiguous CPU tensor of the file's
+    dtype; any other gets a tensor of its own, which `load_state_dict` then
+    converts and copies. No bytes object, no memory map: the model owns its
+    memory afterwards, and a file cut short meanwhile is an error, not a crash.
+    """
+    import torch
+
+    dtypes = {tag: getattr(torch, name) for name, tag in _DTYPE_TAGS.items()}
+    tensors: dict[str, torch.Tensor] = {}
+    for name, info in sorted(header.tensors.items(), key=lambda item: item[1].begin):
+        if name in skip or name not in state:
+            continue
+        dtype, target = dtypes[info.dtype], state[name]
+        if not (
+            type(target) is torch.Tensor
+            and target.device.type == "cpu"
+            and target.layout == torch.strided
+            and target.dtype == dtype
+            and target.is_contiguous()
+            and not (target.is_conj() or target.is_neg())
+        ):
+            target = torch.empty(info.shape, dtype=dtype)
+        if target.numel():
+            memory = memoryview(target.detach().reshape(-1).view(torch.uint8).numpy())
+            _read_into(handle, header.data_start + info.begin, memory, header.path)
+        tensors[name] = target
+    return tensors
+
+
 def load(
     path: str | os.PathLike[str],
     *,
@@ -580,8 +634,6 @@ def load(
         >>> model.zoo_spec.name
         'dense-ae'
     """
-    from safetensors.torch import load as load_bytes
-
     from zoo.build import ModelSpec, restoring
     from zoo.config import resolve_config
     from zoo.data import Standardisation
@@ -632,17 +684,14 @@ def load(
         missing, unexpected, mismatched = _compare_tables(
             {k: (tuple(v.shape), v.dtype) for k, v in state_now.items()}, header, strict
         )
-        data = _read_exactly(handle, 0, header.file_size, target)
+        skip = set(unexpected) | {m.split(" ")[0] for m in mismatched}
+        state = _read_tensors(handle, header, state_now, skip)
     finally:
         os.close(handle)
-    try:
-        tensors = load_bytes(data)
-    except Exception as exc:  # the header was valid, so this is rare; still never a crash
-        raise _fail(target, f"tensor data could not be read: {exc}") from None
-    del data
-    skip = set(unexpected) | {m.split(" ")[0] for m in mismatched}
-    state = {k: v for k, v in tensors.items() if k not in skip}
+    # Most tensors already hold the file's values (their copy onto themselves is a
+    # no-op); load_state_dict still runs, for the others and for the model's hooks.
     model.load_state_dict(state, strict=strict)
+    del state, state_now
     model.to(destination)
     model.eval()
     metrics = _json_field(header, "metrics", {})
