@@ -1,17 +1,19 @@
-"""Side-by-side timing shared by the benchmarks: alternate runs, report medians and ratios."""
+"""Side-by-side timing shared by the benchmarks: alternate runs, report medians and ratios.
+
+Importing it does not import torch (the start-up benchmarks time fresh processes).
+"""
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import torch
 
 
 def arguments(description: str, *, epochs: int, batch_size: int, repeats: int):
@@ -31,10 +33,22 @@ def arguments(description: str, *, epochs: int, batch_size: int, repeats: int):
 
 def print_setup(work: str, memory_format: str) -> None:
     """What is compared, and on what: the first lines of every benchmark's output."""
+    import torch
+
     print(work)
     print(f"zoo memory format: {memory_format}; the plain loop: torch's default layout")
     python = sys.version.split()[0]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, python {python}")
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Wall seconds of one subprocess run, and its stdout; a failure stops the benchmark."""
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
+    return seconds, done.stdout
 
 
 def timed_train(name: str, **options: Any) -> float:

@@ -34,8 +34,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _compare import timed
 
 # The installed `zoo` script beside this interpreter, as a user runs it; else `python -m zoo`.
 _SCRIPT = Path(sys.executable).with_name("zoo")
@@ -52,16 +54,6 @@ COMMANDS = {
 }
 TARGETS = {"zoo --help": 0.3, "zoo list": 0.5}
 HEAVY = ("torch", "timm", "numpy", "matplotlib", "sklearn")
-
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Wall seconds of one subprocess run, and its stdout; a failure stops the benchmark."""
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
-    return seconds, done.stdout
 
 
 def heavy_imports(args: list[str], env: dict[str, str]) -> list[str]:

@@ -22,25 +22,16 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _compare import timed
 
 # The installed `zoo` script beside this interpreter, as a user runs it; else `python -m zoo`.
 _SCRIPT = Path(sys.executable).with_name("zoo")
 LIST = [str(_SCRIPT), "list"] if _SCRIPT.exists() else [sys.executable, "-m", "zoo", "list"]
-
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Wall seconds of one subprocess run, and its stdout; a failure stops the benchmark."""
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
-    return seconds, done.stdout
 
 
 def main() -> None:

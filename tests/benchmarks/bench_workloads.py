@@ -78,51 +78,55 @@ def _denoiser_data() -> tuple[str, dict]:
 # -- the plain loops, as the chapter writes them --------------------------------------
 
 
-def plain_dense_ae(data, epochs, batch_size, lr):
+def fit(model, tensors, epochs, batch_size, lr, loss_of):
+    """The chapter's loop: a shuffling DataLoader over a TensorDataset, then zero_grad /
+    forward / loss / backward / step and `loss.item()` every step.
+
+    `loss_of(model, *batch)` is the workload's loss. Returns the samples trained
+    on and the last epoch's mean loss.
+    """
     import torch
     from torch.utils.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(epochs):
+        losses = []
+        for batch in loader:
+            optimizer.zero_grad()
+            loss = loss_of(model, *batch)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    return len(tensors[0]) * epochs, sum(losses) / len(losses)
+
+
+def plain_dense_ae(data, epochs, batch_size, lr):
+    import torch
 
     import zoo
 
     x = data.tensors["x"]
     model = zoo.create_model("dense-ae", in_features=x.shape[1])
-    loader = DataLoader(TensorDataset(x), batch_size=batch_size, shuffle=True)
-    criterion = torch.nn.MSELoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    for _ in range(epochs):
-        losses = []
-        for (batch,) in loader:
-            optimizer.zero_grad()
-            loss = criterion(model(batch), batch)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-    return len(x) * epochs, sum(losses) / len(losses)
+    mse = torch.nn.MSELoss()
+    return fit(model, [x], epochs, batch_size, lr, lambda m, batch: mse(m(batch), batch))
 
 
 def plain_denoiser(data, epochs, batch_size, lr):
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
 
     import zoo
 
     x = data.tensors["x"]
     model = zoo.create_model("conv-denoiser", in_channels=x.shape[1], image_size=x.shape[-1])
-    loader = DataLoader(TensorDataset(x), batch_size=batch_size, shuffle=True)
-    criterion = torch.nn.MSELoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    for _ in range(epochs):
-        losses = []
-        for (batch,) in loader:
-            noisy = torch.clip(batch + SIGMA * torch.randn(*batch.shape), 0.0, 1.0)
-            optimizer.zero_grad()
-            loss = criterion(model(noisy), batch)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-    return len(x) * epochs, sum(losses) / len(losses)
+    mse = torch.nn.MSELoss()
+
+    def loss_of(m, batch):
+        noisy = torch.clip(batch + SIGMA * torch.randn(*batch.shape), 0.0, 1.0)
+        return mse(m(noisy), batch)
+
+    return fit(model, [x], epochs, batch_size, lr, loss_of)
 
 
 def plain_dcgan(data, epochs, batch_size, lr):
@@ -159,7 +163,6 @@ def plain_dcgan(data, epochs, batch_size, lr):
 
 def plain_fusion(data, epochs, batch_size, lr):
     import torch
-    from torch.utils.data import DataLoader, TensorDataset
 
     import zoo
 
@@ -170,21 +173,12 @@ def plain_fusion(data, epochs, batch_size, lr):
     features = (features - features.mean(0)) / features.std(0).clamp_min(1e-12)
     y = (y - y.mean()) / y.std()
     model = zoo.create_model("fusion", image_size=tensors["image"].shape[-1])
-    loader = DataLoader(
-        TensorDataset(tensors["image"], features, y), batch_size=batch_size, shuffle=True
-    )
-    criterion = torch.nn.MSELoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    for _ in range(epochs):
-        losses = []
-        for image, row, target in loader:
-            optimizer.zero_grad()
-            loss = criterion(model(image=image, features=row).view(-1), target)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-    return len(y) * epochs, sum(losses) / len(losses)
+    mse = torch.nn.MSELoss()
+
+    def loss_of(m, image, row, target):
+        return mse(m(image=image, features=row).view(-1), target)
+
+    return fit(model, [tensors["image"], features, y], epochs, batch_size, lr, loss_of)
 
 
 PLAIN = {"W1": plain_dense_ae, "W2": plain_denoiser, "W3": plain_dcgan, "W4": plain_fusion}
