@@ -177,6 +177,10 @@ class Faulty(zoo.Task):
         if step.index + 1 >= self.fail_at:
             if self.how == "interrupt":
                 raise KeyboardInterrupt
+            if self.how == "vector":
+                return {"loss": (model(x) - x).pow(2).mean(dim=1)}
+            if self.how == "sometimes":
+                return {"loss": loss, "even": float(step.index % 2 == 0) + step.index}
             return {"loss": loss * float("nan")}
         return {"loss": loss}
 
@@ -200,6 +204,26 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, make
     assert all(torch.isfinite(p).all() for p in kept.parameters())
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 1
     assert (out / "loss.png").exists()
+
+
+def test_a_metric_must_be_one_number_per_step(tmp_path, make_plugin):
+    make_plugin("zoo-test-faulty", "zoo_faulty_tasks3", FAULTY_TASKS)
+    with pytest.raises(TrainingError, match=r"metric 'loss' with 16 values .*return its mean"):
+        tiny_run(tmp_path / "r", task="faulty", batch_size=16, settings={**TINY, "how": "vector"})
+
+
+def test_metrics_are_averaged_over_the_steps_that_report_them(tmp_path, make_plugin):
+    make_plugin("zoo-test-faulty", "zoo_faulty_tasks4", FAULTY_TASKS)
+    # 3 steps per epoch; from step index 1 on, "even" is also reported (and 1 on even indices).
+    run = tiny_run(
+        tmp_path / "r",
+        task="faulty",
+        batch_size=16,
+        epochs=2,
+        settings={**TINY, "how": "sometimes", "fail_at": 2},
+    )
+    assert run.history[0]["even"] == pytest.approx(((1 + 0) + (2 + 1)) / 2)
+    assert run.history[1]["even"] == pytest.approx(((3 + 0) + (4 + 1) + (5 + 0)) / 3)
 
 
 def test_interrupt_saves_the_weights_so_far(tmp_path, make_plugin):
