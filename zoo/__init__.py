@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from zoo.device import resolve_device
     from zoo.files import cache_dir
     from zoo.summary import count_parameters, layer_table
-    from zoo.task import RunContext, Step, Task
+    from zoo.task import RunContext, Step, Task, make_optimizer
     from zoo.trainer import Run, train
 
 # Public names that need torch, and the module that defines each.
@@ -82,6 +82,7 @@ _LAZY = {
     "RunContext": "zoo.task",
     "Step": "zoo.task",
     "Task": "zoo.task",
+    "make_optimizer": "zoo.task",
     "Run": "zoo.trainer",
     "train": "zoo.trainer",
 }
@@ -128,6 +129,7 @@ __all__ = [
     "RunContext",
     "Step",
     "Task",
+    "make_optimizer",
     "Run",
     "train",
 ]

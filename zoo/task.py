@@ -23,6 +23,7 @@ Example (a complete task, registered by a plugin):
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,35 @@ from torch import nn
 
 from zoo.data import Batch, Data, model_inputs
 
-__all__ = ["RunContext", "Step", "Task"]
+__all__ = ["RunContext", "Step", "Task", "make_optimizer"]
+
+
+def make_optimizer(
+    kind: type[torch.optim.Optimizer], params: Iterable[Any], **options: Any
+) -> torch.optim.Optimizer:
+    """`kind(params, **options)` with PyTorch's fused kernel where it has one.
+
+    A fused optimizer (Adam, AdamW, SGD, Adagrad) updates every parameter in
+    one vectorised kernel instead of a dozen small operations per tensor:
+    the same algorithm, 2-8x faster per step on a CPU (a third of a small
+    model's training step), and faster on CUDA. Its results differ from the
+    default implementation's only in floating-point rounding. Used when the
+    class takes `fused` and every parameter is a floating-point tensor on a
+    device with fused kernels; otherwise, or when `options` choose `fused`
+    or `foreach` themselves, PyTorch's default is used.
+
+        optimizer = zoo.make_optimizer(torch.optim.Adam, model.parameters(), lr=1e-3)
+    """
+    params = [{**p, "params": list(p["params"])} if isinstance(p, Mapping) else p for p in params]
+    tensors = [t for p in params for t in (p["params"] if isinstance(p, dict) else [p])]
+    chosen = "fused" in options or "foreach" in options
+    floating = all(isinstance(t, torch.Tensor) and t.is_floating_point() for t in tensors)
+    if not chosen and floating and "fused" in inspect.signature(kind.__init__).parameters:
+        try:
+            return kind(params, fused=True, **options)
+        except RuntimeError:  # a parameter without a fused kernel (dtype or device)
+            pass
+    return kind(params, **options)
 
 
 class Step:
@@ -139,8 +168,11 @@ class Task:
         return model(*(batch[name] for name in self.inputs))
 
     def configure_optimizers(self, model: nn.Module, lr: float) -> dict[str, torch.optim.Optimizer]:
-        """The optimizers by name; `Step.optimize(loss, name)` steps one of them."""
-        return {"main": torch.optim.Adam(model.parameters(), lr=lr)}
+        """The optimizers by name; `Step.optimize(loss, name)` steps one of them.
+
+        The default: Adam at `lr`, fused (`make_optimizer`).
+        """
+        return {"main": make_optimizer(torch.optim.Adam, model.parameters(), lr=lr)}
 
     def training_step(self, model: nn.Module, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         """Do one optimisation step on `batch`; return scalar metrics (tensors)."""

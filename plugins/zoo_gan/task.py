@@ -161,11 +161,17 @@ class GAN(zoo.Task):
     def configure_optimizers(self, model, lr):
         generator, discriminator, _ = halves(model)
         return {
-            "discriminator": torch.optim.Adam(
-                discriminator.parameters(), lr=self.discriminator_lr or lr, betas=self.betas
+            "discriminator": zoo.make_optimizer(
+                torch.optim.Adam,
+                discriminator.parameters(),
+                lr=self.discriminator_lr or lr,
+                betas=self.betas,
             ),
-            "generator": torch.optim.Adam(
-                generator.parameters(), lr=self.generator_lr or lr, betas=self.betas
+            "generator": zoo.make_optimizer(
+                torch.optim.Adam,
+                generator.parameters(),
+                lr=self.generator_lr or lr,
+                betas=self.betas,
             ),
         }
 
