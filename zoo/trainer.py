@@ -371,6 +371,7 @@ class _StepValues:
         self.capacity = max(1, capacity)
         self.buffers: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
+        self._slots: dict[str, tuple[torch.Tensor, ...]] = {}  # each buffer's 0-d views
 
     def __bool__(self) -> bool:
         return bool(self.buffers)
@@ -384,17 +385,26 @@ class _StepValues:
                 f"(shape {list(value.shape)}); a metric must be one number per step: "
                 "return its mean"
             )
-        buffer = self.buffers.get(key)
         count = self.counts.get(key, 0)
+        slots = self._slots.get(key)
+        if slots is None or count == len(slots):
+            self._grow(key, value)
+            slots = self._slots[key]
+        if value.dim():  # one value, e.g. shaped [1]; (reshape costs more than the copy)
+            value = value.reshape(())
+        slots[count].copy_(value.detach())
+        self.counts[key] = count + 1
+
+    def _grow(self, key: str, value: torch.Tensor) -> None:
+        """Make the metric's buffer at its first step; double it past the announced steps."""
+        buffer = self.buffers.get(key)
         if buffer is None:
             dtype = torch.promote_types(value.dtype, torch.float32)
-            buffer = self.buffers[key] = torch.empty(
-                self.capacity, dtype=dtype, device=value.device
-            )
-        elif count == len(buffer):  # more steps than announced: grow, rarely
-            buffer = self.buffers[key] = torch.cat([buffer, torch.empty_like(buffer)])
-        buffer[count] = value.detach().reshape(())
-        self.counts[key] = count + 1
+            buffer = torch.empty(self.capacity, dtype=dtype, device=value.device)
+        else:
+            buffer = torch.cat([buffer, torch.empty_like(buffer)])
+        self.buffers[key] = buffer
+        self._slots[key] = buffer.unbind(0)
 
     def latest(self) -> dict[str, float]:
         """The last value of each metric, as numbers (one host sync)."""

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 import zoo
 
+# Inputs encoded at once when codes are gathered (no gradients, so no activations
+# kept): about 4 MiB of float32 input per pass, and never fewer than a training batch.
+CODE_PASS_ELEMENTS = 2**20
+
 
 def _all_codes(
     model: nn.Module, data: zoo.Data, batch_size: int
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    per_sample = math.prod(data.sample_shapes["x"]) or 1
     codes, labels = [], []
-    for batch in data.batches(batch_size):
+    for batch in data.batches(max(batch_size, CODE_PASS_ELEMENTS // per_sample)):
         codes.append(model.encode(batch["x"]).float().flatten(1).cpu())
         if "y" in batch:
             labels.append(batch["y"].cpu())
@@ -85,7 +92,8 @@ class Reconstruction(zoo.Task):
 
     def start(self, model, run):
         self.untrained_accuracy = None
-        if callable(getattr(model, "encode", None)):
+        # Without a held-out split there is no probe to score, so no codes to gather yet.
+        if callable(getattr(model, "encode", None)) and run.held_out is not None:
             self.untrained_accuracy = self._codes(model, run)[-1]
 
     def finish(self, model, run):
