@@ -36,6 +36,19 @@ def test_shuffled_batches_cover_every_sample_once_and_repeat_with_the_seed():
     assert all(torch.equal(b["x"].squeeze(1).long(), b["y"]) for b in batches)  # rows stay together
 
 
+def test_large_data_are_gathered_batch_by_batch_in_the_same_order(monkeypatch):
+    data = numbered(23)
+
+    def order(copy_limit):
+        monkeypatch.setattr(zoo.data, "SHUFFLED_COPY_BYTES", copy_limit)
+        generator = torch.Generator().manual_seed(3)
+        return [b["y"].tolist() for b in data.batches(5, shuffle=True, generator=generator)]
+
+    copied, gathered = order(2**30), order(0)
+    assert copied == gathered
+    assert [len(b) for b in copied] == [5, 5, 5, 5, 3]
+
+
 def test_split_is_seeded_and_disjoint():
     train, held_out = numbered(20).split(0.25, seed=0)
     assert len(train) == 15 and len(held_out) == 5
@@ -93,7 +106,9 @@ def test_bad_batch_size_and_fraction():
         numbered().split(1.5)
 
 
-def test_channels_last_images_stay_channels_last_through_shuffled_slicing():
+@pytest.mark.parametrize("copy_limit", [2**30, 0], ids=["copied", "gathered"])
+def test_channels_last_images_stay_channels_last_through_shuffled_slicing(monkeypatch, copy_limit):
+    monkeypatch.setattr(zoo.data, "SHUFFLED_COPY_BYTES", copy_limit)
     images = torch.rand(10, 3, 4, 4)
     data = zoo.Data({"x": images, "y": torch.arange(10)}).to("cpu", channels_last=True)
     assert data.tensors["x"].is_contiguous(memory_format=torch.channels_last)

@@ -39,6 +39,11 @@ __all__ = ["Batch", "Data", "Standardisation", "model_inputs"]
 
 Batch = dict[str, torch.Tensor]
 
+# Shuffled in-memory data up to this size are copied once per epoch in the new
+# order and batched by views; larger data are gathered batch by batch, so that
+# shuffling never doubles the memory of a large dataset.
+SHUFFLED_COPY_BYTES = 64 * 2**20
+
 
 def model_inputs(batch: Batch, targets: Sequence[str]) -> Batch:
     """The tensors of a batch a model takes by name: every one but the `targets`.
@@ -374,21 +379,26 @@ class Batches:
     def _sliced(self, tensors: dict[str, torch.Tensor]) -> Iterator[Batch]:
         count = len(self.data)
         size = self.batch_size
-        if not self.shuffle:
-            for start in range(0, count, size):
-                yield {name: t[start : start + size] for name, t in tensors.items()}
-            return
-        order = torch.randperm(count, generator=self.generator)
-        first = next(iter(tensors.values()))
-        if order.device != first.device:
-            order = order.to(first.device)
+        if self.shuffle:
+            order = torch.randperm(count, generator=self.generator)
+            first = next(iter(tensors.values()))
+            if order.device != first.device:
+                order = order.to(first.device)
+            nbytes = sum(t.element_size() * t.nelement() for t in tensors.values())
+            if nbytes > SHUFFLED_COPY_BYTES:
+                yield from self._gathered(tensors, order)
+                return
+            # Small data: one shuffled copy per epoch, then each batch is a view of it
+            # (two index_selects a step cost more than a W1 step's Adam update).
+            tensors = {name: _take(t, order) for name, t in tensors.items()}
         for start in range(0, count, size):
-            index = order[start : start + size]
-            # index_select would return channels-last images in the default layout.
-            yield {
-                name: t[index] if _is_channels_last(t) else t.index_select(0, index)
-                for name, t in tensors.items()
-            }
+            yield {name: t[start : start + size] for name, t in tensors.items()}
+
+    def _gathered(self, tensors: dict[str, torch.Tensor], order: torch.Tensor) -> Iterator[Batch]:
+        """Each batch gathered from the data in place: no second copy of large data."""
+        for start in range(0, len(order), self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield {name: _take(t, index) for name, t in tensors.items()}
 
     def _loaded(self) -> Iterator[Batch]:
         if self._loader is None:
@@ -433,6 +443,12 @@ def place(
     if channels_last and tensor.ndim == 4 and tensor.is_floating_point():
         return tensor.to(device, memory_format=torch.channels_last, non_blocking=non_blocking)
     return tensor if device is None else tensor.to(device, non_blocking=non_blocking)
+
+
+def _take(tensor: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The rows `index` of `tensor`, in its own layout."""
+    # index_select would return channels-last images in the default layout.
+    return tensor[index] if _is_channels_last(tensor) else tensor.index_select(0, index)
 
 
 def _is_channels_last(tensor: torch.Tensor) -> bool:
