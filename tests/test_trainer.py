@@ -24,7 +24,14 @@ def tiny_run(out, **options):
 def test_run_folder_holds_weights_config_metrics_and_pictures(tmp_path):
     run = tiny_run(tmp_path / "run")
     names = {p.name for p in run.run_dir.iterdir()}
-    assert names == {"model.safetensors", "config.json", "metrics.jsonl", "loss.png", "codes.png"}
+    assert names == {
+        "model.safetensors",
+        "config.json",
+        "metrics.jsonl",
+        "loss.png",
+        "codes.png",
+        "resume",
+    }
     lines = [json.loads(line) for line in (run.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in lines] == [1, 2]
     assert {"loss", "val_loss", "seconds"} <= set(lines[0])
@@ -331,3 +338,24 @@ def test_compile_compiles_the_forward_in_place_and_saves_plain_names(tmp_path, m
     run = zoo.train("dense-ae", epochs=1, compile=True, out=tmp_path / "c", verbose=False)
     assert len(compiled) == 1 and run.config["compile"] is True
     assert not any("_orig_mod" in key for key in zoo.load(run.checkpoint).state_dict())
+
+
+def test_deterministic_algorithms_while_training_and_what_a_run_depends_on_recorded(
+    tmp_path, monkeypatch
+):
+    seen = []
+    optimize = zoo.Step.optimize
+
+    def watched(self, loss, *args, **kwargs):
+        seen.append(torch.are_deterministic_algorithms_enabled())
+        return optimize(self, loss, *args, **kwargs)
+
+    monkeypatch.setattr(zoo.Step, "optimize", watched)
+    before = torch.are_deterministic_algorithms_enabled()
+    run = tiny_run(tmp_path / "r", deterministic=True, seed=3)
+    assert seen and all(seen)
+    assert torch.are_deterministic_algorithms_enabled() == before  # restored
+    recorded = zoo.inspect_checkpoint(run.checkpoint)["metadata"]["reproducibility"]
+    assert recorded == {"seed": 3, "threads": torch.get_num_threads(), "deterministic": True}
+    assert run.config["deterministic"] is True
+    assert run.config["threads"] == torch.get_num_threads()

@@ -91,6 +91,9 @@ class ModelSpec:
     #: How the run split its data (`{"seed": 0, "val_fraction": 0.2}`), so that
     #: `Data.split` can give the same held-out samples again.
     split: dict[str, Any] = field(default_factory=dict)
+    #: What its training run's numbers depend on besides the data: seed, CPU
+    #: thread count and whether deterministic algorithms were enforced.
+    reproducibility: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
     skipped: dict[str, list[str]] = field(default_factory=dict)
 

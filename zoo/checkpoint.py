@@ -23,6 +23,7 @@ import io
 import json
 import math
 import os
+import re
 import stat
 import warnings
 from collections.abc import Mapping
@@ -97,8 +98,14 @@ class Header:
     file_size: int
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _fail(path: Path | str, what: str) -> CheckpointError:
-    return CheckpointError(f"{path}: {what}")
+    """An error naming the file; control characters a hostile file may put in the
+    names it reports are escaped, so the message stays one line."""
+    message = f"{path}: {what}"
+    return CheckpointError(_CONTROL.sub(lambda m: repr(m.group())[1:-1], message))
 
 
 def _open_regular(path: Path) -> int:
@@ -188,7 +195,7 @@ def _tensor_info(name: str, spec: Any, path: Path) -> TensorInfo:
     if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "data_offsets"}:
         raise _fail(path, f"tensor '{name}' has a malformed entry in the header")
     dtype, shape, offsets = spec["dtype"], spec["shape"], spec["data_offsets"]
-    if dtype not in DTYPE_SIZES:
+    if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
         raise _fail(path, f"tensor '{name}' has unsupported dtype {dtype!r}")
 
     def is_count(value: Any) -> bool:
@@ -276,6 +283,13 @@ def _json_field(header: Header, key: str, default: Any = None) -> Any:
 
 
 def _check_zoo_metadata(header: Header) -> None:
+    if header.metadata.get("format") == "zoo-training-state":
+        run = header.path.parent.parent
+        raise _fail(
+            header.path,
+            "a resumable training state, not a model checkpoint: load "
+            f"{run / 'model.safetensors'}, or continue the run with zoo train --resume {run}",
+        )
     missing = [key for key in REQUIRED_KEYS if key not in header.metadata]
     if missing:
         raise _fail(
@@ -369,6 +383,8 @@ def _metadata_for(model: nn.Module, metrics: Mapping[str, Any] | None) -> dict[s
         entries["standardisation"] = json.dumps(spec.standardisation, sort_keys=True)
     if spec.split:
         entries["split"] = json.dumps(spec.split, sort_keys=True)
+    if spec.reproducibility:
+        entries["reproducibility"] = json.dumps(spec.reproducibility, sort_keys=True)
     return entries
 
 

@@ -424,7 +424,7 @@ def inspect_command(path: Path, as_json: bool) -> None:
 
 
 @cli.command("train")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--dataset", help="Dataset name (default: the model's own).")
 @click.option("--task", help="Task name (default: the model's own).")
 @click.option("--init", help="Init scheme name (default: the model's own).")
@@ -481,6 +481,25 @@ def inspect_command(path: Path, as_json: bool) -> None:
     show_default=True,
     help="Random seed.",
 )
+@click.option(
+    "--deterministic",
+    is_flag=True,
+    default=None,
+    help="Use only deterministic torch algorithms (an operation without one is an error).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=0),
+    metavar="STEPS",
+    help="Also write a resumable state every STEPS steps (default 0: after each epoch only).",
+)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    metavar="RUN",
+    help="Continue the stopped run in folder RUN from its newest resumable state "
+    "(only --epochs may change).",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option(
     "--out", type=click.Path(path_type=Path), help="Run folder (default: runs/NAME/TIME)."
@@ -495,7 +514,7 @@ def inspect_command(path: Path, as_json: bool) -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def train_command(
-    name: str,
+    name: str | None,
     dataset: str | None,
     task: str | None,
     init: str | None,
@@ -511,6 +530,9 @@ def train_command(
     compile_model: bool | None,
     log_every: int | None,
     seed: int,
+    deterministic: bool | None,
+    checkpoint_every: int | None,
+    resume: Path | None,
     device: str,
     out: Path | None,
     settings: tuple[str, ...],
@@ -524,32 +546,56 @@ def train_command(
       zoo train dense-ae --epochs 50 --set hidden=2 --set n_samples=2000
       zoo train dense-ae --init xavier-uniform --lr 0.01 --out runs/my-ae
       zoo train dcgan --set image_size=32 --epochs 30 --log-every 50
+      zoo train --resume runs/my-ae               # go on after a stop
+      zoo train --resume runs/my-ae --epochs 80   # train on for longer
     """
     from zoo.config import parse_settings
     from zoo.trainer import train
 
-    run = train(
-        name,
-        dataset=dataset,
-        task=task,
-        init=init,
-        loss=loss,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        val_fraction=val_fraction,
-        shuffle=shuffle,
-        workers=workers,
-        memory_format=memory_format,
-        precision=precision,
-        compile=compile_model,
-        log_every=log_every,
-        seed=seed,
-        device=device,
-        out=out,
-        settings=parse_settings(settings),
-        verbose=not quiet,
-    )
+    if resume is not None:
+        context = click.get_current_context()
+        given = [
+            "--" + key.replace("_", "-")
+            for key in context.params
+            if key not in ("name", "resume", "epochs", "quiet")
+            and context.get_parameter_source(key) is click.core.ParameterSource.COMMANDLINE
+        ]
+        if given:
+            named = ", ".join(given).replace("--compile-model", "--compile")
+            raise click.UsageError(
+                "--resume continues a run as its config.json planned it; only --epochs may "
+                f"change, not {named.replace('--settings', '--set')}"
+            )
+        run = train(name, resume=resume, epochs=epochs, verbose=not quiet)
+    elif name is None:
+        raise click.UsageError(
+            "give the NAME of a model to train (zoo list models), or --resume RUN"
+        )
+    else:
+        run = train(
+            name,
+            dataset=dataset,
+            task=task,
+            init=init,
+            loss=loss,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            val_fraction=val_fraction,
+            shuffle=shuffle,
+            workers=workers,
+            memory_format=memory_format,
+            precision=precision,
+            compile=compile_model,
+            log_every=log_every,
+            checkpoint_every=checkpoint_every,
+            deterministic=deterministic,
+            seed=seed,
+            device=device,
+            out=out,
+            settings=parse_settings(settings),
+            verbose=not quiet,
+        )
     if not quiet:
         click.echo(f"run folder: {run.run_dir}")
         for path in sorted(run.run_dir.iterdir()):

@@ -194,6 +194,20 @@ class Task:
             count += size
         return {key: (total / max(count, 1)).item() for key, total in totals.items()}
 
+    def state_dict(self) -> dict[str, Any]:
+        """What the task keeps across epochs that a resumed run needs back.
+
+        Values may be tensors, lists of tensors, or JSON values (numbers,
+        strings, lists, dicts). The trainer writes them into every resumable
+        state. On resume it calls `start` on the untrained model, exactly as
+        the first time, then `load_state_dict` with what was saved. The
+        default keeps nothing.
+        """
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back what `state_dict` returned, when a run resumes."""
+
     def start(self, model: nn.Module, run: RunContext) -> None:
         """Called once before the first epoch (model in eval mode, no gradients)."""
 

@@ -22,10 +22,12 @@ import json
 import math
 import os
 import random
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,16 +35,18 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo import resume
 from zoo._version import __version__
 from zoo.build import apply_init, create_dataset, create_loss, create_model, create_task
 from zoo.checkpoint import save
 from zoo.config import coerce, json_safe, resolve_config, route_settings
 from zoo.data import Data, place
 from zoo.device import resolve_device
-from zoo.errors import ConfigError, TrainingError, ZooError
+from zoo.errors import CheckpointError, ConfigError, TrainingError, ZooError
 from zoo.files import atomic_write_text
 from zoo.plots import plot_history
 from zoo.registry import get_entry, list_entries
+from zoo.resume import TrainingState
 from zoo.task import RunContext, Step, Task
 
 __all__ = ["TRAINER_DEFAULTS", "Run", "plan_run", "train"]
@@ -68,6 +72,11 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "precision": "auto",
     # Compile the model's forward with torch.compile (compile time is paid once).
     "compile": False,
+    # Also write a resumable state every this many steps (0: at the end of each epoch only).
+    "checkpoint_every": 0,
+    # torch.use_deterministic_algorithms(True) while training: an operation without a
+    # deterministic implementation is then an error instead of a source of noise.
+    "deterministic": False,
 }
 MEMORY_FORMATS = ("auto", "channels-last", "contiguous")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -99,6 +108,7 @@ _RANGES: dict[str, tuple[float, bool, float]] = {
     "val_fraction": (0.0, True, 1.0),
     "workers": (0, True, math.inf),
     "log_every": (0, True, math.inf),
+    "checkpoint_every": (0, True, math.inf),
     "seed": (0, True, 2**63),
 }
 
@@ -147,6 +157,8 @@ def plan_run(
     log_every: int | None = None,
     precision: str | None = None,
     compile: bool | None = None,
+    checkpoint_every: int | None = None,
+    deterministic: bool | None = None,
     device: str = "auto",
     config: Mapping[str, Any] | None = None,
     dataset_options: Mapping[str, Any] | None = None,
@@ -217,7 +229,8 @@ def plan_run(
     chosen = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
     chosen.update(val_fraction=val_fraction, shuffle=shuffle, seed=seed, workers=workers)
     chosen.update(memory_format=memory_format, log_every=log_every)
-    chosen.update(precision=precision, compile=compile)
+    chosen.update(precision=precision, compile=compile, checkpoint_every=checkpoint_every)
+    chosen.update(deterministic=deterministic)
     trainer = {
         key: _trainer_option(
             key, recipe.get(key, TRAINER_DEFAULTS[key]) if value is None else value
@@ -333,6 +346,30 @@ def _autocast_dtype(choice: str, device: torch.device) -> torch.dtype | None:
     return None
 
 
+@contextlib.contextmanager
+def _deterministic(wanted: bool) -> Iterator[None]:
+    """torch's deterministic algorithms for the run's duration, if wanted; restored after."""
+    if not wanted:
+        yield
+        return
+    before = torch.are_deterministic_algorithms_enabled()
+    # cuBLAS needs a fixed workspace to be deterministic; it reads this on first use.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    except RuntimeError as exc:
+        if "deterministic" not in str(exc):
+            raise
+        raise TrainingError(
+            f"--deterministic: {_first_line(exc)}; this model or task uses an operation "
+            "without a deterministic implementation on this device; train without "
+            "--deterministic"
+        ) from exc
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
 def _remove_run(run_dir: Path, *, remove_folder: bool) -> None:
     """Delete what a run wrote (config, metrics, pictures), and its folder if zoo made it."""
     for name in ("config.json", "metrics.jsonl", "loss.png"):
@@ -443,6 +480,8 @@ class _Loop:
         self.verbose = verbose
         self.history: list[dict[str, Any]] = []
         self.saved_epoch = 0
+        self.last_state: resume.TrainingState | None = None
+        self.stop_requested = False
 
     def autocast(self) -> Any:
         """The run's autocast context (bf16 forward passes), or no context for fp32."""
@@ -509,6 +548,13 @@ class _Loop:
         train_data, held_out = data.split(plan["val_fraction"], plan["seed"])
         spec.dataset_options = dict(plan["dataset"]["options"])
         spec.split = {"seed": plan["seed"], "val_fraction": plan["val_fraction"]}
+        # CPU results depend on the thread count too: recorded beside the seed.
+        plan["threads"] = torch.get_num_threads()
+        spec.reproducibility = {
+            "seed": plan["seed"],
+            "threads": plan["threads"],
+            "deterministic": plan["deterministic"],
+        }
         scale = train_data.fit_standardisation()  # training split only: nothing leaks
         if scale is not None:
             train_data = train_data.standardised(scale)
@@ -610,7 +656,7 @@ class _Loop:
         self.run_dir = self.context.run_dir = run_dir
         atomic_write_text(run_dir / "config.json", json.dumps(self.plan, indent=2) + "\n")
 
-    def run(self) -> Run:
+    def run(self, resume: TrainingState | None = None) -> Run:
         plan = self.plan
         batches = self.train_data.batches(
             plan["batch_size"],
@@ -631,32 +677,43 @@ class _Loop:
             )
         )
         total = len(batches) * plan["epochs"]
-        bar = self._bar(total)
-        final: dict[str, Any] = {}
         self.model.eval()
         with torch.no_grad():
+            # On resume too: the model is still the untrained one the run began with
+            # (same seed), so the task sees what it saw the first time.
             self.task.start(self.model, self.context)
+        first_epoch, skip, values = 1, 0, None
+        if resume is not None:
+            first_epoch, skip, values = self._restore(resume, len(batches))
+        bar = self._bar(total, done=(first_epoch - 1) * len(batches) + skip)
+        final: dict[str, Any] = self.history[-1] if self.history else {}
         try:
-            for epoch in range(1, plan["epochs"] + 1):
-                self.step.epoch = epoch
-                self.context.epoch = epoch
-                started = time.perf_counter()
-                record = {"epoch": epoch, **self._train_epoch(batches, bar)}
-                self.model.eval()
-                with torch.no_grad():
-                    if held_out_batches is not None:
-                        with self.autocast():
-                            evaluated = self.task.evaluate(self.model, held_out_batches)
-                        record.update({f"val_{k}": v for k, v in evaluated.items()})
-                    self._draw(self.task.epoch_end, f"after epoch {epoch}")
-                    if epoch == plan["epochs"]:
-                        record.update(self._draw(self.task.finish, "at the end") or {})
-                record["seconds"] = round(time.perf_counter() - started, 4)
-                self.history.append(record)
-                self._append_metrics(record)
-                self._save(record)
-                self.say(f"epoch {epoch}/{plan['epochs']}  {_format(record)}")
-                final = record
+            with self._interrupt_at_step_end(), _deterministic(self.plan["deterministic"]):
+                for epoch in range(first_epoch, plan["epochs"] + 1):
+                    self.step.epoch = epoch
+                    self.context.epoch = epoch
+                    if not skip:  # the data order of this epoch comes from here
+                        self.epoch_order = self.generator.get_state()
+                    started = time.perf_counter()
+                    record = {"epoch": epoch, **self._train_epoch(batches, bar, skip, values)}
+                    skip, values = 0, None
+                    self.model.eval()
+                    with torch.no_grad():
+                        if held_out_batches is not None:
+                            with self.autocast():
+                                evaluated = self.task.evaluate(self.model, held_out_batches)
+                            record.update({f"val_{k}": v for k, v in evaluated.items()})
+                        self._draw(self.task.epoch_end, f"after epoch {epoch}")
+                        if epoch == plan["epochs"]:
+                            record.update(self._draw(self.task.finish, "at the end") or {})
+                    record["seconds"] = round(time.perf_counter() - started, 4)
+                    self.history.append(record)
+                    self._append_metrics(record)
+                    self._save(record)
+                    self.epoch_order = self.generator.get_state()
+                    self._save_state(epoch + 1, 0, None)
+                    self.say(f"epoch {epoch}/{plan['epochs']}  {_format(record)}")
+                    final = record
         except KeyboardInterrupt:
             if bar is not None:
                 bar.close()
@@ -680,20 +737,143 @@ class _Loop:
             pictures=list(self.context.pictures),
         )
 
-    def _bar(self, total: int) -> Any:
+    # -- resumable state ------------------------------------------------------------
+
+    def _save_state(self, epoch: int, steps_in_epoch: int, values: _StepValues | None) -> None:
+        """Commit a resumable state: `steps_in_epoch` steps of `epoch` are done."""
+        if values is not None:
+            self._summarise(values, steps_in_epoch)  # never commit a state past a NaN
+        tensors: dict[str, torch.Tensor] = {}
+        resume.model_tensors(self.model, tensors)
+        optimizers = {
+            name: resume.pack_optimizer(name, optimizer, tensors)
+            for name, optimizer in self.optimizers.items()
+        }
+        rng = resume.rng_states(tensors, self.epoch_order)
+        counts = {}
+        if values is not None:
+            for key, buffer in values.buffers.items():
+                counts[key] = values.counts[key]
+                tensors[f"values/{key}"] = buffer[: values.counts[key]].detach().cpu()
+        task_state = resume.pack_task_state(self.task.state_dict(), tensors)
+        info = {
+            "optimizers": optimizers,
+            "rng": rng,
+            "values": counts,
+            "task": task_state,
+            "history": json_safe(self.history),
+            "saved_epoch": self.saved_epoch,
+            "seed": self.plan["seed"],
+            "threads": torch.get_num_threads(),
+            "torch_version": torch.__version__,
+        }
+        state = resume.TrainingState(epoch, steps_in_epoch, self.step.index, tensors, info)
+        try:
+            resume.write_state(self.run_dir, state)
+        except CheckpointError as exc:
+            raise TrainingError(f"training stopped: {exc}; {self._kept()}") from exc
+        self.last_state = state
+
+    def _kept(self) -> str:
+        """What survives a stop: the newest committed state and checkpoint."""
+        if self.last_state is None:
+            return "no resumable state had been written yet"
+        return (
+            f"the last committed state ({self.last_state.describe()}) is intact in "
+            f"{self.run_dir / resume.STATE_DIR}: continue with zoo train --resume {self.run_dir}"
+        )
+
+    def _restore(
+        self, state: resume.TrainingState, steps_per_epoch: int
+    ) -> tuple[int, int, _StepValues | None]:
+        """Put the run back where `state` left it; return (epoch, steps done of it, values)."""
+        info = state.info
+        try:
+            resume.restore_model(self.model, state)
+            for name, optimizer in self.optimizers.items():
+                resume.unpack_optimizer(name, optimizer, info["optimizers"][name], state)
+            self.task.load_state_dict(resume.unpack_task_state(info.get("task", {}), state))
+            resume.restore_rng(info["rng"], state, self.generator)
+            history = info["history"]
+            values = None
+            if state.steps_in_epoch:
+                values = _StepValues(steps_per_epoch)
+                for key, count in info["values"].items():
+                    saved = state.tensors[f"values/{key}"]
+                    if len(saved) != count:
+                        raise ValueError(f"metric {key} holds {len(saved)} values, not {count}")
+                    for value in saved:
+                        values.add(key, value)
+        except CheckpointError:
+            raise
+        except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+            raise CheckpointError(
+                f"{self.run_dir / resume.STATE_DIR / state.name}: does not fit this run "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        if state.steps_in_epoch > steps_per_epoch:
+            raise CheckpointError(
+                f"{state.name}: {state.steps_in_epoch} steps into an epoch of {steps_per_epoch}"
+            )
+        self.epoch_order = state.tensors["rng/data_order"]
+        self.history[:] = history
+        self.saved_epoch = info.get("saved_epoch", 0)
+        self.step.index = state.step_index
+        self.last_state = state
+        if info.get("threads") not in (None, torch.get_num_threads()):
+            self.say(
+                f"note: the run trained with {info['threads']} threads and goes on with "
+                f"{torch.get_num_threads()}; on a CPU its numbers may then differ in the last "
+                "bits from an uninterrupted run"
+            )
+        return state.epoch, state.steps_in_epoch, values
+
+    @contextlib.contextmanager
+    def _interrupt_at_step_end(self) -> Iterator[None]:
+        """Turn the first Ctrl-C into a stop at the end of the current step.
+
+        The step finishes, a resumable state is committed, then KeyboardInterrupt
+        is raised as usual. A second Ctrl-C interrupts at once. (Only the main
+        thread can catch signals; elsewhere Ctrl-C interrupts at once.)
+        """
+        self.stop_requested = False
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum: int, frame: Any) -> None:
+            self.stop_requested = True
+            signal.signal(signal.SIGINT, previous)  # the next Ctrl-C interrupts at once
+
+        previous = signal.signal(signal.SIGINT, request_stop)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _bar(self, total: int, done: int = 0) -> Any:
         if not (self.verbose and sys.stderr.isatty()):
             return None
         from tqdm import tqdm
 
-        return tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+        return tqdm(
+            total=total, initial=done, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False
+        )
 
-    def _train_epoch(self, batches: Any, bar: Any) -> dict[str, float]:
+    def _train_epoch(
+        self, batches: Any, bar: Any, skip: int = 0, values: _StepValues | None = None
+    ) -> dict[str, float]:
+        """One epoch; the first `skip` batches were trained on before a resume."""
         self.model.train()
-        values = _StepValues(len(batches))
+        values = values if values is not None else _StepValues(len(batches))
         steps = 0
         interval = max(1, len(batches) // 10)
         log_every = self.plan["log_every"]
+        checkpoint_every = self.plan["checkpoint_every"]
         for batch in batches:
+            if steps < skip:  # the same order as before the stop, up to where it stopped
+                steps += 1
+                continue
             with self.autocast():
                 metrics = self.task.training_step(self.model, batch, self.step)
             for key, value in metrics.items():
@@ -711,6 +891,13 @@ class _Loop:
                 if steps % interval == 0:
                     shown = {k: f"{v:.4g}" for k, v in list(values.latest().items())[:4]}
                     bar.set_postfix(epoch=self.step.epoch, **shown)
+            if self.stop_requested:
+                self._save_state(self.step.epoch, steps, values)
+                raise KeyboardInterrupt
+            # (The epoch's end writes one anyway.)
+            due = checkpoint_every and self.step.index % checkpoint_every == 0
+            if due and steps < len(batches):
+                self._save_state(self.step.epoch, steps, values)
         return self._summarise(values, steps)
 
     def _summarise(self, values: _StepValues, steps: int) -> dict[str, float]:
@@ -763,6 +950,11 @@ class _Loop:
             self.say(
                 f"interrupted in epoch {stopped_in}: weights so far saved to "
                 f"{self.run_dir / CHECKPOINT}"
+                + (
+                    f"; continue with zoo train --resume {self.run_dir}"
+                    if self.last_state is not None
+                    else ""
+                )
             )
         else:
             self.say(f"interrupted; the last good checkpoint (epoch {self.saved_epoch}) is kept")
@@ -810,26 +1002,35 @@ class _Loop:
 
 
 def train(
-    name: str,
+    name: str | None = None,
     *,
     out: str | os.PathLike[str] | None = None,
     runs_dir: str | os.PathLike[str] = "runs",
     verbose: bool = True,
+    resume: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Run:
     """Train a registered model and write a run folder; return the `Run`.
 
     Options are those of `plan_run`: dataset, task, init, loss, epochs,
     batch_size, lr, val_fraction, shuffle, seed, workers, memory_format,
-    log_every, precision, compile, device, config,
+    log_every, precision, compile, checkpoint_every, deterministic, device, config,
     dataset_options, task_options, init_options, loss_options and settings
     (`--set`-style keys). The folder is `out`, or `runs/<model>/<timestamp>/`.
+
+    `resume=RUN_DIR` continues a stopped run from its newest resumable state
+    (or `resume=STATE_FILE` from that one), exactly as planned in its
+    config.json; only `epochs` may change, to train on for longer.
 
     Example:
         >>> run = zoo.train("dense-ae", epochs=5, settings={"n_samples": 2000})
         >>> run.metrics["val_loss"] < 1.0
         True
     """
+    if resume is not None:
+        return _resume(resume, name, out, verbose, options)
+    if name is None:
+        raise ConfigError("give the name of a model to train (zoo list models), or resume=RUN")
     plan = plan_run(name, **options)
     _check_out(out)
     loop = _Loop(plan, verbose)
@@ -849,9 +1050,118 @@ def train(
             )
         run = loop.run()
     except BaseException:
-        if not (run_dir / CHECKPOINT).exists():
+        if not (run_dir / CHECKPOINT).exists() and loop.last_state is None:
             # Nothing was trained yet: leave no half run behind to block a rerun with --out.
             _remove_run(run_dir, remove_folder=not existed)
         raise
+    loop.say(f"done: {_format(run.metrics)}; weights in {run.checkpoint}")
+    return run
+
+
+# Options of a planned run, as `plan_run` takes them, read back from its config.json.
+_REPLANNED = (
+    "batch_size",
+    "lr",
+    "val_fraction",
+    "shuffle",
+    "seed",
+    "workers",
+    "memory_format",
+    "log_every",
+    "precision",
+    "compile",
+    "checkpoint_every",
+    "deterministic",
+    "device",
+)
+
+
+def _replan(saved: Any, epochs: int | None, where: Path) -> dict[str, Any]:
+    """Check a run's config.json through `plan_run` again, as if given anew."""
+    try:
+        loss = saved["loss"]
+        options = {key: saved[key] for key in _REPLANNED if key in saved}
+        return plan_run(
+            saved["model"],
+            dataset=saved["dataset"]["name"],
+            dataset_options=saved["dataset"]["options"],
+            task=saved["task"]["name"],
+            task_options=saved["task"]["options"],
+            init=saved["init"]["name"],
+            init_options=saved["init"]["options"],
+            loss=None if loss is None else loss["name"],
+            loss_options=None if loss is None else loss["options"],
+            config=saved["config_overrides"],
+            epochs=epochs if epochs is not None else saved["epochs"],
+            **options,
+        )
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{where} is not a zoo run's config.json (missing or malformed: {exc}); "
+            "resume needs the run folder zoo train wrote"
+        ) from None
+
+
+def _resume(
+    target: str | os.PathLike[str],
+    name: str | None,
+    out: str | os.PathLike[str] | None,
+    verbose: bool,
+    options: dict[str, Any],
+) -> Run:
+    target = Path(target)
+    explicit = target.suffix == ".safetensors" or target.is_file()
+    run_dir = target.parent.parent if explicit else target
+    changed = sorted(key for key, value in options.items() if value is not None)
+    if [key for key in changed if key != "epochs"] or (out is not None and Path(out) != run_dir):
+        given = [key for key in changed if key != "epochs"] + (["out"] if out is not None else [])
+        raise ConfigError(
+            f"resume continues a run as its config.json planned it; only epochs may change, "
+            f"not {', '.join(given)}"
+        )
+    if explicit and not target.exists():
+        raise CheckpointError(f"{target}: no such state file")
+    if not (run_dir / "config.json").is_file():
+        raise ConfigError(
+            f"--resume {target}: {'no such folder' if not run_dir.is_dir() else 'not a run folder'}"
+            " (no config.json); give the folder zoo train wrote"
+        )
+    try:
+        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ConfigError(f"{run_dir / 'config.json'} cannot be read as JSON: {exc}") from None
+    plan = _replan(saved, options.get("epochs"), run_dir / "config.json")
+    if name is not None and get_entry("model", name).name != plan["model"]:
+        raise ConfigError(f"{run_dir} trains model '{plan['model']}', not '{name}'")
+    if explicit:
+        state, skipped = resume.read_state(target), []
+    else:
+        state, skipped = resume.latest_state(run_dir)
+    if state is None:
+        why = f" ({'; '.join(skipped)})" if skipped else ""
+        raise CheckpointError(
+            f"{run_dir} holds no resumable state{why}: the run stopped before its first "
+            "state was committed; start it again"
+        )
+    if state.info.get("seed") != plan["seed"]:
+        raise CheckpointError(f"{state.name} belongs to a run with another seed, not {run_dir}")
+    if state.epoch > plan["epochs"]:
+        raise ConfigError(
+            f"{run_dir} has finished its {plan['epochs']} epoch"
+            f"{'s' if plan['epochs'] != 1 else ''}; pass epochs (--epochs) "
+            f"above {plan['epochs']} to train on"
+        )
+    loop = _Loop(plan, verbose)
+    loop.prepare()
+    loop.open(run_dir)
+    for reason in skipped:
+        loop.say(f"note: skipped a newer state that does not read back: {reason}")
+    loop.say(f"resuming {plan['model']} from {state.describe()}; run folder {run_dir}")
+    history = state.info.get("history", [])
+    atomic_write_text(
+        run_dir / "metrics.jsonl",
+        "".join(json.dumps(row, allow_nan=False) + "\n" for row in history),
+    )
+    run = loop.run(resume=state)
     loop.say(f"done: {_format(run.metrics)}; weights in {run.checkpoint}")
     return run

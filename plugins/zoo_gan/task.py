@@ -11,7 +11,7 @@ from torch import nn
 
 import zoo
 from zoo.files import atomic_write
-from zoo.images import frame_due, write_gif
+from zoo.images import frame_due, from_pil, to_pil, write_gif
 from zoo_gan.latent import grid, halves, latent_size_of, latents, to_unit
 
 # The fixed noise behind samples.png and progress.gif, the same in every run.
@@ -235,6 +235,19 @@ class GAN(zoo.Task):
         steps_per_epoch = -(-len(run.train) // run.batch_size)
         self._total_frames = (steps_per_epoch * run.epochs) // max(1, self.frame_every)
         self._add_frame(generator, "before training")
+
+    def state_dict(self):
+        return {
+            "frames": [from_pil(frame) for frame in self._frames],
+            "last_frame": self._last_frame,
+            "steps": self._steps,
+        }
+
+    def load_state_dict(self, state):
+        if "frames" in state:  # progress.gif goes on with the frames drawn before the stop
+            self._frames = [to_pil(frame) for frame in state["frames"]]
+            self._last_frame = state["last_frame"]
+            self._steps = state["steps"]
 
     def _grid(self, generator, title: str):
         images = to_unit(generator(self._noise))

@@ -15,7 +15,16 @@ from torch import nn
 
 import zoo
 from zoo.files import atomic_write
-from zoo.images import check_image, frame_due, read_image, tile, write_gif, write_image
+from zoo.images import (
+    check_image,
+    frame_due,
+    from_pil,
+    read_image,
+    tile,
+    to_pil,
+    write_gif,
+    write_image,
+)
 
 # The held-out images get the same noise every epoch, so the figures compare.
 HELD_OUT_NOISE_SEED = 1234
@@ -120,6 +129,17 @@ class Denoising(zoo.Task):
         self._frames = []
         self._frame_epochs: list[int] = []
         self._add_frame(model, 0, run.epochs)
+
+    def state_dict(self):
+        return {
+            "frames": [from_pil(frame) for frame in self._frames],
+            "frame_epochs": list(self._frame_epochs),
+        }
+
+    def load_state_dict(self, state):
+        if "frames" in state:  # progress.gif goes on with the frames drawn before the stop
+            self._frames = [to_pil(frame) for frame in state["frames"]]
+            self._frame_epochs = list(state["frame_epochs"])
 
     def _add_frame(self, model, epoch: int, epochs: int) -> None:
         denoised = model(self._noisy)
