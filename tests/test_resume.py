@@ -47,7 +47,8 @@ class Noisy(zoo.Task):
         step.optimize(loss)
         if step.index + 1 == self.stop_at and not os.path.exists(self.marker):
             open(self.marker, "w").close()
-            os.kill(os.getpid(), signal.SIGKILL if self.how == "kill" else signal.SIGINT)
+            chosen = {"kill": signal.SIGKILL, "term": signal.SIGTERM}.get(self.how, signal.SIGINT)
+            os.kill(os.getpid(), chosen)
         return {"loss": loss}
 
     def eval_step(self, model, batch):
@@ -113,10 +114,13 @@ def test_a_run_killed_mid_epoch_resumes_to_bitwise_identical_weights(tmp_path, m
     assert _metrics(reference.run_dir) == _metrics(tmp_path / "run")
 
 
-def test_ctrl_c_stops_at_the_end_of_a_step_with_a_resumable_state(tmp_path, make_plugin):
-    make_plugin("zoo-test-noisy", "zoo_noisy_tasks2", NOISY_TASKS)
+@pytest.mark.parametrize("how", ["interrupt", "term"], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_at_the_end_of_a_step_with_a_resumable_state(
+    tmp_path, make_plugin, how
+):
+    make_plugin("zoo-test-noisy", f"zoo_noisy_tasks2_{how}", NOISY_TASKS)
     reference = zoo.train("dense-ae", out=tmp_path / "reference", **_options())
-    options = _options(stop_at=33, how="interrupt", marker=str(tmp_path / "pressed"))
+    options = _options(stop_at=33, how=how, marker=str(tmp_path / "pressed"))
     with pytest.raises(KeyboardInterrupt):
         zoo.train("dense-ae", out=tmp_path / "run", **options)
     state, _ = resume.latest_state(tmp_path / "run")
@@ -134,6 +138,8 @@ def test_a_finished_run_trains_on_for_more_epochs_as_if_planned_so(tmp_path, mak
     zoo.train("dense-ae", out=tmp_path / "run", **{**_options(), "epochs": 2})
     with pytest.raises(ConfigError, match="finished its 2 epochs; pass epochs"):
         zoo.train(resume=tmp_path / "run", verbose=False)
+    with pytest.raises(ConfigError, match="trained 2 epochs already; epochs 2 leaves nothing"):
+        zoo.train(resume=tmp_path / "run", epochs=2, verbose=False)
     run = zoo.train(resume=tmp_path / "run", epochs=3, verbose=False)
     assert [row["epoch"] for row in run.history] == [1, 2, 3]
     assert json.loads((tmp_path / "run" / "config.json").read_text())["epochs"] == 3
@@ -282,3 +288,67 @@ def test_no_state_is_committed_past_a_non_finite_loss(tmp_path, make_plugin):
     state, _ = resume.latest_state(tmp_path / "run")
     assert state.step_index == 4
     assert all(torch.isfinite(t).all() for k, t in state.tensors.items() if k.startswith("model/"))
+
+
+def test_a_channels_last_conv_model_resumes_mid_epoch_to_identical_weights(tmp_path, make_plugin):
+    # conv weights are channels-last on a CPU: the optimizer's moments must come back in
+    # their parameter's layout, or the fused Adam kernel rounds differently and drifts.
+    make_plugin("zoo-test-noisy", "zoo_noisy_tasks_conv", NOISY_TASKS)
+    options = {
+        "task": "noisy",
+        "epochs": 2,
+        "batch_size": 16,
+        "settings": {"classes": [3, 8], "size": 16},
+        "verbose": False,
+    }
+    reference = zoo.train("conv-denoiser", out=tmp_path / "reference", **options)
+    assert reference.config["memory_format"] == "channels-last"
+    stopped = {"stop_at": 20, "how": "interrupt", "marker": str(tmp_path / "pressed")}
+    with pytest.raises(KeyboardInterrupt):
+        zoo.train(
+            "conv-denoiser",
+            out=tmp_path / "run",
+            **{**options, "settings": {**options["settings"], **stopped}},
+        )
+    zoo.train(resume=tmp_path / "run", verbose=False)
+    assert _same_weights(reference.run_dir, tmp_path / "run")
+
+
+def test_a_gan_resumes_mid_epoch_with_both_optimizers_and_its_frames(tmp_path, monkeypatch):
+    import signal
+
+    options = {
+        "epochs": 2,
+        "batch_size": 16,
+        "settings": {"image_size": 16, "base_width": 4, "classes": [0]},
+        "verbose": False,
+    }
+    reference = zoo.train("dcgan", out=tmp_path / "reference", **options)
+    optimize = zoo.Step.optimize
+    pressed = []
+
+    def press_ctrl_c_at_step_17(self, loss, *args, **kwargs):
+        optimize(self, loss, *args, **kwargs)
+        if self.index == 16 and not pressed:  # during the 17th step
+            pressed.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(zoo.Step, "optimize", press_ctrl_c_at_step_17)
+    with pytest.raises(KeyboardInterrupt):
+        zoo.train("dcgan", out=tmp_path / "run", **options)
+    monkeypatch.setattr(zoo.Step, "optimize", optimize)
+    state, _ = resume.latest_state(tmp_path / "run")
+    assert state.step_index == 17 and state.steps_in_epoch > 0
+    assert {k.split("/")[1] for k in state.tensors if k.startswith("optimizer/")} == {
+        "discriminator",
+        "generator",
+    }
+    zoo.train(resume=tmp_path / "run", verbose=False)
+    assert _same_weights(reference.run_dir, tmp_path / "run")
+    assert _metrics(reference.run_dir) == _metrics(tmp_path / "run")
+    from PIL import Image
+
+    frames = [
+        Image.open(p / "progress.gif").n_frames for p in (reference.run_dir, tmp_path / "run")
+    ]
+    assert frames[0] == frames[1]

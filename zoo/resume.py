@@ -133,6 +133,17 @@ def unpack_optimizer(
             per_param.setdefault(int(index), {})[key] = _from_json(value)
     groups = [{k: _from_json(v) for k, v in group.items()} for group in info["param_groups"]]
     optimizer.load_state_dict({"state": per_param, "param_groups": groups})
+    # A state file holds tensors in the default layout; give each its parameter's
+    # (channels-last conv weights): a fused kernel takes another, differently
+    # rounded path when the layouts differ, and the run would drift.
+    for param, values in optimizer.state.items():
+        for key, value in values.items():
+            if (
+                isinstance(value, torch.Tensor)
+                and value.shape == param.shape
+                and value.stride() != param.stride()
+            ):
+                values[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def rng_states(tensors: dict[str, torch.Tensor], data_order: torch.Tensor) -> dict[str, Any]:

@@ -81,6 +81,8 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 MEMORY_FORMATS = ("auto", "channels-last", "contiguous")
 PRECISIONS = ("auto", "fp32", "bf16")
 CHECKPOINT = "model.safetensors"
+# Signals that stop a run at the end of its current step, with a resumable state.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -830,10 +832,10 @@ class _Loop:
 
     @contextlib.contextmanager
     def _interrupt_at_step_end(self) -> Iterator[None]:
-        """Turn the first Ctrl-C into a stop at the end of the current step.
+        """Turn the first Ctrl-C (or SIGTERM) into a stop at the end of the current step.
 
         The step finishes, a resumable state is committed, then KeyboardInterrupt
-        is raised as usual. A second Ctrl-C interrupts at once. (Only the main
+        is raised as usual. A second signal interrupts at once. (Only the main
         thread can catch signals; elsewhere Ctrl-C interrupts at once.)
         """
         self.stop_requested = False
@@ -843,13 +845,16 @@ class _Loop:
 
         def request_stop(signum: int, frame: Any) -> None:
             self.stop_requested = True
-            signal.signal(signal.SIGINT, previous)  # the next Ctrl-C interrupts at once
+            for number, handler in previous.items():  # the next one interrupts at once
+                signal.signal(number, handler)
 
-        previous = signal.signal(signal.SIGINT, request_stop)
+        # SIGTERM too: what a job scheduler sends before it kills a job.
+        previous = {number: signal.signal(number, request_stop) for number in STOP_SIGNALS}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     def _bar(self, total: int, done: int = 0) -> Any:
         if not (self.verbose and sys.stderr.isatty()):
@@ -1145,6 +1150,12 @@ def _resume(
         )
     if state.info.get("seed") != plan["seed"]:
         raise CheckpointError(f"{state.name} belongs to a run with another seed, not {run_dir}")
+    if state.epoch > plan["epochs"] and options.get("epochs") is not None:
+        done = state.epoch - 1
+        raise ConfigError(
+            f"{run_dir} has trained {done} epoch{'s' if done != 1 else ''} already; "
+            f"epochs {plan['epochs']} leaves nothing to train: give more than {done}"
+        )
     if state.epoch > plan["epochs"]:
         raise ConfigError(
             f"{run_dir} has finished its {plan['epochs']} epoch"
