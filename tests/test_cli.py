@@ -138,6 +138,13 @@ def test_train_writes_a_run_folder(tmp_path):
         (["train", "dense-ae", "--set", "hiden=3"], ["unknown setting 'hiden'", "valid keys"]),
         (["train", "dense-ae", "--set", "hidden=two"], ["hidden='two'", "expected an integer"]),
         (["train", "dense-ae", "--set", "hidden"], ["--set expects key=value"]),
+        (["train", "dense-ae", "--set", "lr=0.1"], ["'lr' is a training option", "--lr 0.1"]),
+        (["train", "dense-ae", "--set", "hidden=-1"], ["hidden must be >= 1, got 3 and -1"]),
+        (
+            ["train", "simple-cnn", "--set", "loss.label_smoothing=2", "--set", "size=8"],
+            ["refused its options (label_smoothing=2.0)", "change --set loss.label_smoothing"],
+        ),
+        (["train", "dense-ae", "--nproc", "0"], ["--nproc", "x>=1"]),
         (["train", "dense-ae", "--epochs", "0"], ["--epochs", "see 'zoo train --help'"]),
         (["train", "dense-ae", "--lr", "abc"], ["--lr"]),
         (["train", "dense-ae", "--device", "cuda:7"], ["cuda:7"]),

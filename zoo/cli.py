@@ -7,6 +7,7 @@ that only list or inspect never import torch.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import warnings
@@ -90,6 +91,7 @@ class ZooGroup(click.Group):
         **extra: Any,
     ) -> Any:
         _route_plugin_warnings()
+        self.given_args = list(args) if args is not None else sys.argv[1:]
         try:
             return super().main(args, "zoo", complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -98,9 +100,10 @@ class ZooGroup(click.Group):
         except click.ClickException as exc:
             _fail(exc.format_message())
         except ZooError as exc:
-            _fail(str(exc))
+            _fail(str(exc), every_process=getattr(exc, "every_process", False))
         except (KeyboardInterrupt, click.Abort):
-            click.echo("zoo: interrupted", err=True)
+            if os.environ.get("RANK", "0") == "0":
+                click.echo("zoo: interrupted", err=True)
             sys.exit(130)
 
 
@@ -112,8 +115,11 @@ def _shorten(text: str, limit: int) -> str:
     return line[: max(limit - 3, 1)].rsplit(" ", 1)[0].rstrip(",;:") + "..."
 
 
-def _fail(message: str) -> None:
-    click.echo(f"zoo: error: {message}", err=True)
+def _fail(message: str, *, every_process: bool = False) -> None:
+    # In a multi-process run every process makes the same checks: rank 0 tells, unless
+    # the problem is this process's own (its device).
+    if every_process or os.environ.get("RANK", "0") == "0":
+        click.echo(f"zoo: error: {message}", err=True)
     sys.exit(2)
 
 
@@ -502,6 +508,13 @@ def inspect_command(path: Path, as_json: bool) -> None:
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Train in N processes on this machine, started with torchrun (one per GPU, or "
+    "CPU processes); --batch-size is the global batch, shared among them.",
+)
+@click.option(
     "--out", type=click.Path(path_type=Path), help="Run folder (default: runs/NAME/TIME)."
 )
 @click.option(
@@ -534,6 +547,7 @@ def train_command(
     checkpoint_every: int | None,
     resume: Path | None,
     device: str,
+    nproc: int | None,
     out: Path | None,
     settings: tuple[str, ...],
     quiet: bool,
@@ -548,7 +562,11 @@ def train_command(
       zoo train dcgan --set image_size=32 --epochs 30 --log-every 50
       zoo train --resume runs/my-ae               # go on after a stop
       zoo train --resume runs/my-ae --epochs 80   # train on for longer
+      zoo train conv-denoiser --nproc 2           # two processes (torchrun)
     """
+    if nproc is not None and nproc > 1:
+        _launch(nproc)
+        return
     from zoo.config import parse_settings
     from zoo.trainer import train
 
@@ -558,6 +576,7 @@ def train_command(
             "--" + key.replace("_", "-")
             for key in context.params
             if key not in ("name", "resume", "epochs", "quiet")
+            and key != "nproc"
             and context.get_parameter_source(key) is click.core.ParameterSource.COMMANDLINE
         ]
         if given:
@@ -596,13 +615,95 @@ def train_command(
             settings=parse_settings(settings),
             verbose=not quiet,
         )
-    if not quiet:
+    if not quiet and os.environ.get("RANK", "0") == "0":
         click.echo(f"run folder: {run.run_dir}")
         for path in sorted(run.run_dir.iterdir()):
             if not path.name.startswith("."):
                 click.echo(f"  {path.name}")
 
 
+def _launch(nproc: int) -> None:
+    """Run this same `zoo train` command in `nproc` processes under torchrun, and wait.
+
+    torchrun (PyTorch's launcher) runs in this process; the training processes
+    print for themselves (rank 0 alone). Ctrl-C reaches them directly and each
+    stops at the end of its step with a resumable state, as in one process.
+    """
+    from zoo.distributed import launched
+
+    if launched():
+        raise click.UsageError("--nproc starts torchrun; this is already a process it started")
+    args = _without_nproc(click.get_current_context().find_root().command.given_args)
+    import logging
+    import signal
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    # Each process gets its share of the cores (torchrun would say it chose 1).
+    threads = max(1, (os.cpu_count() or 1) // nproc)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    # Ctrl-C goes to the training processes, which stop at a step's end; torchrun here
+    # waits for them rather than killing them (a SIGTERM still stops them cleanly).
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    logging.getLogger("torch.distributed").setLevel(logging.CRITICAL)
+    options = [
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "--signals-to-handle=SIGTERM,SIGHUP,SIGQUIT",
+        "--module",
+        "zoo",
+        *args,
+    ]
+    try:
+        run(parse_args(options))
+    except ChildFailedError as exc:
+        # The first process to fail tells why; torchrun then stops the others.
+        rank, failure = min(exc.failures.items(), key=lambda item: item[1].timestamp)
+        code = failure.exitcode
+        if code not in (2, 130):
+            how = (
+                f"was killed by {signal.Signals(-code).name}"
+                if code < 0 and -code in signal.valid_signals()
+                else f"ended with exit code {code} (its messages are above)"
+            )
+            click.echo(
+                f"zoo: error: training process {rank} of {nproc} {how}; torchrun stopped the "
+                "others; what the run committed is intact: go on with zoo train --resume RUN "
+                f"--nproc {nproc}",
+                err=True,
+            )
+        sys.exit(code if code > 0 else 1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _without_nproc(args: Sequence[str]) -> list[str]:
+    """The command line with its --nproc N (or --nproc=N) taken out."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="zoo")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="zoo")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        # A process torchrun started: its files are committed (written and fsynced) and
+        # the process group is left. End here, skipping the interpreter's teardown, where
+        # gloo's threads can still abort an exiting process now and then; torchrun would
+        # then report a finished run as failed.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

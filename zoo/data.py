@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from zoo.errors import DataError, ZooError
 
@@ -335,15 +335,19 @@ class Data:
         device: torch.device | str | None = None,
         workers: int = 0,
         channels_last: bool = False,
+        shard: tuple[int, int] | None = None,
     ) -> Batches:
         """Batches of named tensors: index slicing in memory, a DataLoader otherwise.
 
         `channels_last` lays out 4-D float batches channels-last (data in
         memory keep the layout they have: use `to(..., channels_last=True)`).
+        `shard=(rank, processes)` gives process `rank` its share of every
+        epoch (see `zoo.distributed.shard_order`); `batch_size` is then the
+        batch of one process.
         """
         if batch_size < 1:
             raise DataError(f"batch size must be at least 1, got {batch_size}")
-        return Batches(self, batch_size, shuffle, generator, device, workers, channels_last)
+        return Batches(self, batch_size, shuffle, generator, device, workers, channels_last, shard)
 
 
 class Batches:
@@ -358,8 +362,10 @@ class Batches:
         device: torch.device | str | None,
         workers: int,
         channels_last: bool = False,
+        shard: tuple[int, int] | None = None,
     ) -> None:
         self.data = data
+        self.shard = shard if shard is not None and shard[1] > 1 else None
         self.channels_last = channels_last
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -369,18 +375,32 @@ class Batches:
         self._loader: DataLoader | None = None
 
     def __len__(self) -> int:
-        return -(-len(self.data) // self.batch_size)
+        count = len(self.data)
+        if self.shard is not None:
+            count = -(-count // self.shard[1])
+        return -(-count // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
         if self.data.tensors is not None:
             return self._sliced(self.data.tensors)
         return self._loaded()
 
-    def _sliced(self, tensors: dict[str, torch.Tensor]) -> Iterator[Batch]:
+    def order(self) -> torch.Tensor | None:
+        """This epoch's sample order (drawn from the generator when shuffling), cut to
+        this process's share; None for all samples in their order."""
         count = len(self.data)
+        order = torch.randperm(count, generator=self.generator) if self.shuffle else None
+        if self.shard is not None:
+            from zoo.distributed import shard_order
+
+            order = shard_order(count, order, self.shard)
+        return order
+
+    def _sliced(self, tensors: dict[str, torch.Tensor]) -> Iterator[Batch]:
         size = self.batch_size
-        if self.shuffle:
-            order = torch.randperm(count, generator=self.generator)
+        order = self.order()
+        if order is not None:
+            count = len(order)
             first = next(iter(tensors.values()))
             if order.device != first.device:
                 order = order.to(first.device)
@@ -391,6 +411,8 @@ class Batches:
             # Small data: one shuffled copy per epoch, then each batch is a view of it
             # (two index_selects a step cost more than a W1 step's Adam update).
             tensors = {name: _take(t, order) for name, t in tensors.items()}
+        else:
+            count = len(self.data)
         for start in range(0, count, size):
             yield {name: t[start : start + size] for name, t in tensors.items()}
 
@@ -406,7 +428,7 @@ class Batches:
             self._loader = DataLoader(
                 _Named(self.data),
                 batch_size=self.batch_size,
-                shuffle=self.shuffle,
+                sampler=_Order(self),
                 generator=self.generator,
                 num_workers=self.workers,
                 pin_memory=pin,
@@ -480,6 +502,25 @@ def _worker_message(exc: ZooError) -> str | None:
         if at >= 0:
             return text[at + 1 + len(name) :].strip()
     return None
+
+
+class _Order(Sampler):
+    """The DataLoader's sampler: each epoch's order from `Batches.order`, drawn when the
+    epoch starts, as in-memory data draw theirs (so sharding works the same way)."""
+
+    def __init__(self, batches: Batches) -> None:
+        self.batches = batches
+
+    def __len__(self) -> int:
+        count = len(self.batches.data)
+        shard = self.batches.shard
+        return count if shard is None else -(-count // shard[1])
+
+    def __iter__(self) -> Iterator[int]:
+        order = self.batches.order()
+        if order is None:
+            return iter(range(len(self.batches.data)))
+        return iter(order.tolist())
 
 
 class _Named(Dataset):

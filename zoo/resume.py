@@ -189,6 +189,30 @@ def restore_rng(info: dict[str, Any], state: TrainingState, generator: torch.Gen
     random.setstate((python["version"], tuple(python["state"]), python["gauss"]))
 
 
+def process_rng() -> dict[str, Any]:
+    """This process's torch (CPU and current CUDA device), NumPy and Python generator states,
+    as JSON: what each process of a multi-process run keeps for itself."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state().tolist()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state().tolist()
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    state["numpy"] = [kind, np.asarray(keys).tolist(), int(position), int(has_gauss), cached]
+    version, internal, gauss = random.getstate()
+    state["python"] = [version, list(internal), gauss]
+    return state
+
+
+def set_process_rng(state: dict[str, Any]) -> None:
+    """Take back what `process_rng` returned."""
+    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(torch.tensor(state["cuda"], dtype=torch.uint8))
+    kind, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
 def pack_task_state(task_state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict:
     """A task's `state_dict()`: tensors and lists of tensors into `tensors`, the rest JSON."""
     out: dict[str, Any] = {}

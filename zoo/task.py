@@ -24,7 +24,7 @@ Example (a complete task, registered by a plugin):
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,9 @@ class Step:
         #: The device type whose autocast `optimize` turns off for the backward pass
         #: (set by the trainer when forward passes run in bf16), or None.
         self.autocast_device: str | None = None
+        #: Called with the optimizer between the backward pass and the update: in a
+        #: multi-process run the trainer averages the gradients over the processes here.
+        self.synchronise: Callable[[torch.optim.Optimizer], None] | None = None
 
     def optimize(
         self, loss: torch.Tensor, optimizer: str = "main", *, retain_graph: bool = False
@@ -87,6 +90,8 @@ class Step:
         else:  # autocast covers forward passes only, as PyTorch recommends
             with torch.autocast(self.autocast_device, enabled=False):
                 loss.backward(retain_graph=retain_graph)
+        if self.synchronise is not None:
+            self.synchronise(chosen)
         chosen.step()
 
 

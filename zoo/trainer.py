@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo import resume
+from zoo import distributed, resume
 from zoo._version import __version__
 from zoo.build import apply_init, create_dataset, create_loss, create_model, create_task
 from zoo.checkpoint import save
@@ -206,6 +206,7 @@ def plan_run(
     }
     if loss_entry is not None:
         scopes["loss"] = (f"loss '{loss_entry.name}'", loss_entry.defaults)
+    _check_not_trainer_options(settings or {}, scopes)
     routed = route_settings(settings or {}, scopes)
 
     given = {**(config or {}), **routed["model"]}
@@ -264,6 +265,18 @@ def plan_run(
     with contextlib.suppress(AttributeError, RuntimeError, KeyError, IndexError):
         apply_init(torch.nn.Module(), init_entry.name, **plan["init"]["options"])
     return plan
+
+
+def _check_not_trainer_options(settings: Mapping[str, Any], scopes: Mapping[str, Any]) -> None:
+    """Point a training option given as `--set lr=0.1` to its own option (`--lr 0.1`)."""
+    declared = {key for _, defaults in scopes.values() for key in defaults}
+    for key, value in settings.items():
+        if key in TRAINER_DEFAULTS and key not in declared:
+            flag = "--" + key.replace("_", "-")
+            raise ConfigError(
+                f"'{key}' is a training option, not a --set key: use {flag} {value} "
+                f"(zoo.train({key}=...) in Python)"
+            )
 
 
 def _check_loss_suits_task(loss_entry: Any, task_entry: Any) -> None:
@@ -390,6 +403,15 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class _Stopped(KeyboardInterrupt):
+    """A stop asked for by Ctrl-C or SIGTERM, made at the end of a step (with a state)."""
+
+
+def _process_seed(seed: int, rank: int) -> int:
+    """The seed of process `rank`'s own random draws (rank 0 keeps the run's seed)."""
+    return (seed + rank * 0x9E3779B97F4A7C15) % 2**63
+
+
 def _first_line(exc: BaseException) -> str:
     """`TypeName: first line of the message`, for one-line errors."""
     first = (str(exc).strip().splitlines() or [""])[0].rstrip(".")
@@ -411,6 +433,8 @@ class _StepValues:
         self.buffers: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
         self._slots: dict[str, tuple[torch.Tensor, ...]] = {}  # each buffer's 0-d views
+        # How many values of each metric are averaged over the processes already.
+        self.shared: dict[str, int] = {}
 
     def __bool__(self) -> bool:
         return bool(self.buffers)
@@ -444,6 +468,16 @@ class _StepValues:
             buffer = torch.cat([buffer, torch.empty_like(buffer)])
         self.buffers[key] = buffer
         self._slots[key] = buffer.unbind(0)
+
+    def share(self, processes: distributed.Processes | None) -> None:
+        """Average the values not averaged yet over the processes (every process calls it)."""
+        if processes is None:
+            return
+        for key, buffer in self.buffers.items():
+            done, count = self.shared.get(key, 0), self.counts[key]
+            if count > done:
+                processes.average_(buffer[done:count])
+            self.shared[key] = count
 
     def latest(self) -> dict[str, float]:
         """The last value of each metric, as numbers (one host sync)."""
@@ -484,6 +518,38 @@ class _Loop:
         self.saved_epoch = 0
         self.last_state: resume.TrainingState | None = None
         self.stop_requested = False
+        # Set by prepare() in a multi-process run (torchrun); None in one process.
+        self.processes: distributed.Processes | None = None
+        self.main = True  # the process that writes, prints and draws
+
+    @contextlib.contextmanager
+    def joined(self) -> Iterator[None]:
+        """The run's lifetime: in a multi-process run, leave the process group at the end."""
+        owned = not distributed.initialized()
+        try:
+            yield
+            if self.processes is not None:
+                # Rank 0 still draws and saves: the others wait, rather than close their
+                # connections under it (a gloo peer that leaves early can abort).
+                self.processes.barrier()
+        finally:
+            if self.processes is not None and owned:
+                self.processes.leave()
+
+    def on_main(self, work: Any) -> Any:
+        """`work()` on rank 0 alone; its result (a path) or its error reaches every process."""
+        if self.processes is None:
+            return work()
+        result, problem = None, None
+        if self.main:
+            try:
+                result = str(work())
+            except ZooError as exc:
+                problem = str(exc)
+        shared = self.processes.gather_json([result, problem])[0]
+        if shared[1] is not None:
+            raise ZooError(shared[1])
+        return Path(shared[0])
 
     def autocast(self) -> Any:
         """The run's autocast context (bf16 forward passes), or no context for fp32."""
@@ -492,14 +558,22 @@ class _Loop:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def say(self, text: str) -> None:
-        if self.verbose:
+        if self.verbose and self.main:
             from tqdm import tqdm
 
             tqdm.write(text, file=sys.stderr)
 
     def prepare(self) -> None:
         plan = self.plan
-        self.device = resolve_device(plan["device"])
+        self.processes = distributed.join(plan["device"])
+        if self.processes is not None:
+            self.main = self.processes.main
+            self.device = self.processes.device
+            self.local_batch = distributed.split_batch(plan["batch_size"], self.processes.world)
+        else:
+            self.device = resolve_device(plan["device"])
+            self.local_batch = plan["batch_size"]
+        plan["processes"] = 1 if self.processes is None else self.processes.world
         _seed_everything(plan["seed"])
         data = create_dataset(plan["dataset"]["name"], **plan["dataset"]["options"])
         model_entry = get_entry("model", f"{plan['distribution']}:{plan['model']}")
@@ -524,11 +598,12 @@ class _Loop:
                 **{**implied, **overrides},
             )
         except ConfigError as exc:
-            # Blame an implied value only where the message names both the key and the value.
-            blamed = [
-                f"{k}={v}" for k, v in implied.items() if k in str(exc) and str(v) in str(exc)
-            ]
-            if not blamed:
+            # Blame an implied value only where the message names both the key and the
+            # value, and names no value the user set (that is the likelier culprit).
+            text = str(exc)
+            blamed = [f"{k}={v}" for k, v in implied.items() if k in text and str(v) in text]
+            theirs = [k for k, v in overrides.items() if k in text and str(v) in text]
+            if not blamed or theirs:
                 raise
             raise ConfigError(
                 f"{exc}; {', '.join(blamed)} comes from dataset '{plan['dataset']['name']}' "
@@ -570,6 +645,8 @@ class _Loop:
         self.model.to(self.device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        if self.processes is not None:
+            self.processes.broadcast_model(self.model)
         self.autocast_dtype = _autocast_dtype(plan["precision"], self.device)
         plan["precision"] = "fp32" if self.autocast_dtype is None else "bf16"
         if plan["compile"]:
@@ -579,6 +656,8 @@ class _Loop:
         self._check_fit(model_entry)
         self.optimizers = self.task.configure_optimizers(self.model, plan["lr"])
         self.step = Step(self.optimizers)
+        if self.processes is not None:
+            self.step.synchronise = self.processes.average_gradients
         if self.autocast_dtype is not None:
             self.step.autocast_device = self.device.type
         self.generator = torch.Generator().manual_seed(plan["seed"])
@@ -636,6 +715,7 @@ class _Loop:
                 )
             )
         for check, problem, remedy in checks:
+            problem, remedy = self._blame_loss_option(check, problem, remedy)
             # Warnings of a check that fails (torch's broadcasting warning before the
             # error it explains) would only clutter the one error line; a check that
             # passes keeps its warnings.
@@ -653,24 +733,48 @@ class _Loop:
                     warning.message, warning.category, warning.filename, warning.lineno
                 )
 
+    def _blame_loss_option(self, check: Any, problem: str, remedy: str) -> tuple[str, str]:
+        """For the loss's check: if an option the user set is refused, say that instead.
+
+        A torch loss checks some options only when it is called (cross-entropy's
+        label_smoothing): the error then names the option, and the option is to blame.
+        """
+        loss = self.plan["loss"]
+        if check != self.task.eval_step or loss is None:
+            return problem, remedy
+        entry = get_entry("loss", loss["name"])
+        given = {k: v for k, v in loss["options"].items() if entry.defaults.get(k) != v}
+        if not given:
+            return problem, remedy
+        named = ", ".join(f"{k}={v}" for k, v in given.items())
+        return (
+            f"loss '{loss['name']}' refused its options ({named})",
+            f"change {' or '.join(f'--set loss.{k}' for k in given)}",
+        )
+
     def open(self, run_dir: Path) -> None:
         """Use `run_dir` for every file of the run; write config.json there."""
         self.run_dir = self.context.run_dir = run_dir
-        atomic_write_text(run_dir / "config.json", json.dumps(self.plan, indent=2) + "\n")
+        if self.main:
+            atomic_write_text(run_dir / "config.json", json.dumps(self.plan, indent=2) + "\n")
 
     def run(self, resume: TrainingState | None = None) -> Run:
         plan = self.plan
+        processes = self.processes
         batches = self.train_data.batches(
-            plan["batch_size"],
+            self.local_batch,
             shuffle=plan["shuffle"],
             generator=self.generator,
             device=self.device,
             workers=plan["workers"],
             channels_last=self.channels_last,
+            shard=None if processes is None else (processes.rank, processes.world),
         )
+        # Held-out figures are measured by rank 0 alone, on the whole held-out split:
+        # the same numbers as in one process, with no sample counted twice.
         held_out_batches = (
             None
-            if self.held_out is None
+            if self.held_out is None or not self.main
             else self.held_out.batches(
                 plan["batch_size"],
                 device=self.device,
@@ -687,6 +791,10 @@ class _Loop:
         first_epoch, skip, values = 1, 0, None
         if resume is not None:
             first_epoch, skip, values = self._restore(resume, len(batches))
+        elif processes is not None and not self.main:
+            # Each process draws its own noise, dropout masks...; rank 0 draws what a
+            # one-process run would.
+            _seed_everything(_process_seed(plan["seed"], processes.rank))
         bar = self._bar(total, done=(first_epoch - 1) * len(batches) + skip)
         final: dict[str, Any] = self.history[-1] if self.history else {}
         try:
@@ -699,37 +807,47 @@ class _Loop:
                     started = time.perf_counter()
                     record = {"epoch": epoch, **self._train_epoch(batches, bar, skip, values)}
                     skip, values = 0, None
+                    if processes is not None:
+                        processes.broadcast_buffers(self.model)
                     self.model.eval()
                     with torch.no_grad():
                         if held_out_batches is not None:
                             with self.autocast():
                                 evaluated = self.task.evaluate(self.model, held_out_batches)
                             record.update({f"val_{k}": v for k, v in evaluated.items()})
-                        self._draw(self.task.epoch_end, f"after epoch {epoch}")
-                        if epoch == plan["epochs"]:
-                            record.update(self._draw(self.task.finish, "at the end") or {})
+                        if self.main:
+                            self._draw(self.task.epoch_end, f"after epoch {epoch}")
+                            if epoch == plan["epochs"]:
+                                record.update(self._draw(self.task.finish, "at the end") or {})
                     record["seconds"] = round(time.perf_counter() - started, 4)
                     self.history.append(record)
-                    self._append_metrics(record)
-                    self._save(record)
+                    if self.main:
+                        self._append_metrics(record)
+                        self._save(record)
+                    else:
+                        self.saved_epoch = epoch
                     self.epoch_order = self.generator.get_state()
                     self._save_state(epoch + 1, 0, None)
                     self.say(f"epoch {epoch}/{plan['epochs']}  {_format(record)}")
                     final = record
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if bar is not None:
                 bar.close()
-            if self._save_interrupted():
+            if self.main and self._save_interrupted():
                 self._finish_interrupted()
+            if processes is not None and isinstance(exc, _Stopped):
+                processes.barrier()  # all stopped after the same step: wait for rank 0's files
             raise
         except TrainingError:
             if bar is not None:
                 bar.close()
-            self._draw_loss()
+            if self.main:
+                self._draw_loss()
             raise
         if bar is not None:
             bar.close()
-        self._draw_loss()
+        if self.main:
+            self._draw_loss()
         return Run(
             run_dir=self.run_dir,
             model=self.model,
@@ -742,9 +860,38 @@ class _Loop:
     # -- resumable state ------------------------------------------------------------
 
     def _save_state(self, epoch: int, steps_in_epoch: int, values: _StepValues | None) -> None:
-        """Commit a resumable state: `steps_in_epoch` steps of `epoch` are done."""
+        """Commit a resumable state: `steps_in_epoch` steps of `epoch` are done.
+
+        In a multi-process run every process calls it at the same step (it
+        averages the metrics and gathers each process's random generators);
+        rank 0 writes.
+        """
         if values is not None:
             self._summarise(values, steps_in_epoch)  # never commit a state past a NaN
+        others = None
+        if self.processes is not None:  # every process's own generators, rank 0's first
+            others = self.processes.gather_json(resume.process_rng())[1:]
+        problem = None
+        if self.main:
+            state = self._state(epoch, steps_in_epoch, values, others)
+            try:
+                resume.write_state(self.run_dir, state)
+                self.last_state = state
+            except CheckpointError as exc:
+                problem = f"training stopped: {exc}; {self._kept()}"
+        if self.processes is not None:  # the others stop too when rank 0 could not write
+            problem = next((p for p in self.processes.gather_json(problem) if p), None)
+        if problem is not None:
+            raise TrainingError(problem)
+
+    def _state(
+        self,
+        epoch: int,
+        steps_in_epoch: int,
+        values: _StepValues | None,
+        others: list[Any] | None,
+    ) -> TrainingState:
+        """The run's state now, as `resume.write_state` writes it."""
         tensors: dict[str, torch.Tensor] = {}
         resume.model_tensors(self.model, tensors)
         optimizers = {
@@ -752,6 +899,8 @@ class _Loop:
             for name, optimizer in self.optimizers.items()
         }
         rng = resume.rng_states(tensors, self.epoch_order)
+        if others is not None:
+            rng["processes"] = others
         counts = {}
         if values is not None:
             for key, buffer in values.buffers.items():
@@ -769,12 +918,7 @@ class _Loop:
             "threads": torch.get_num_threads(),
             "torch_version": torch.__version__,
         }
-        state = resume.TrainingState(epoch, steps_in_epoch, self.step.index, tensors, info)
-        try:
-            resume.write_state(self.run_dir, state)
-        except CheckpointError as exc:
-            raise TrainingError(f"training stopped: {exc}; {self._kept()}") from exc
-        self.last_state = state
+        return resume.TrainingState(epoch, steps_in_epoch, self.step.index, tensors, info)
 
     def _kept(self) -> str:
         """What survives a stop: the newest committed state and checkpoint."""
@@ -796,6 +940,7 @@ class _Loop:
                 resume.unpack_optimizer(name, optimizer, info["optimizers"][name], state)
             self.task.load_state_dict(resume.unpack_task_state(info.get("task", {}), state))
             resume.restore_rng(info["rng"], state, self.generator)
+            self._restore_process_rng(info["rng"], state.step_index)
             history = info["history"]
             values = None
             if state.steps_in_epoch:
@@ -806,6 +951,7 @@ class _Loop:
                         raise ValueError(f"metric {key} holds {len(saved)} values, not {count}")
                     for value in saved:
                         values.add(key, value)
+                values.shared = dict(values.counts)  # saved after averaging over processes
         except CheckpointError:
             raise
         except (KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
@@ -857,7 +1003,7 @@ class _Loop:
                 signal.signal(number, handler)
 
     def _bar(self, total: int, done: int = 0) -> Any:
-        if not (self.verbose and sys.stderr.isatty()):
+        if not (self.verbose and self.main and sys.stderr.isatty()):
             return None
         from tqdm import tqdm
 
@@ -896,16 +1042,37 @@ class _Loop:
                 if steps % interval == 0:
                     shown = {k: f"{v:.4g}" for k, v in list(values.latest().items())[:4]}
                     bar.set_postfix(epoch=self.step.epoch, **shown)
-            if self.stop_requested:
+            if self._stop_now():
                 self._save_state(self.step.epoch, steps, values)
-                raise KeyboardInterrupt
+                raise _Stopped
             # (The epoch's end writes one anyway.)
             due = checkpoint_every and self.step.index % checkpoint_every == 0
             if due and steps < len(batches):
                 self._save_state(self.step.epoch, steps, values)
         return self._summarise(values, steps)
 
+    def _stop_now(self) -> bool:
+        """Whether to stop after this step: asked by a signal here (or, in a multi-process
+        run, in any process; all of them then stop after the same step)."""
+        if self.processes is None:
+            return self.stop_requested
+        if self.stop_requested:
+            self.processes.request_stop()
+        return self.processes.stop_agreed(self.step.index)
+
+    def _restore_process_rng(self, rng: dict[str, Any], step_index: int) -> None:
+        """In a multi-process run, a process other than rank 0 takes back its own generators."""
+        if self.processes is None or self.main:
+            return
+        saved = rng.get("processes", [])
+        if len(saved) == self.processes.world - 1:
+            resume.set_process_rng(saved[self.processes.rank - 1])
+        else:  # a different number of processes: their draws cannot go on as before
+            seed = _process_seed(self.plan["seed"] + step_index, self.processes.rank)
+            _seed_everything(seed)
+
     def _summarise(self, values: _StepValues, steps: int) -> dict[str, float]:
+        values.share(self.processes)
         if not values:
             return {}
         summary = {}
@@ -1039,9 +1206,15 @@ def train(
     plan = plan_run(name, **options)
     _check_out(out)
     loop = _Loop(plan, verbose)
-    loop.prepare()  # data, model, task: every mistake surfaces before a folder is made
-    existed = out is not None and Path(out).exists()
-    run_dir = _new_run_dir(plan["model"], out, runs_dir)
+    with loop.joined():
+        loop.prepare()  # data, model, task: every mistake surfaces before a folder is made
+        existed = out is not None and Path(out).exists()
+        run_dir = loop.on_main(lambda: _new_run_dir(plan["model"], out, runs_dir))
+        return _train_in(loop, run_dir, existed)
+
+
+def _train_in(loop: _Loop, run_dir: Path, existed: bool) -> Run:
+    plan = loop.plan
     try:
         loop.open(run_dir)
         loop.say(
@@ -1055,7 +1228,8 @@ def train(
             )
         run = loop.run()
     except BaseException:
-        if not (run_dir / CHECKPOINT).exists() and loop.last_state is None:
+        nothing = not (run_dir / CHECKPOINT).exists() and loop.last_state is None
+        if loop.main and nothing:
             # Nothing was trained yet: leave no half run behind to block a rerun with --out.
             _remove_run(run_dir, remove_folder=not existed)
         raise
@@ -1163,16 +1337,25 @@ def _resume(
             f"above {plan['epochs']} to train on"
         )
     loop = _Loop(plan, verbose)
-    loop.prepare()
-    loop.open(run_dir)
-    for reason in skipped:
-        loop.say(f"note: skipped a newer state that does not read back: {reason}")
-    loop.say(f"resuming {plan['model']} from {state.describe()}; run folder {run_dir}")
-    history = state.info.get("history", [])
-    atomic_write_text(
-        run_dir / "metrics.jsonl",
-        "".join(json.dumps(row, allow_nan=False) + "\n" for row in history),
-    )
-    run = loop.run(resume=state)
-    loop.say(f"done: {_format(run.metrics)}; weights in {run.checkpoint}")
-    return run
+    with loop.joined():
+        loop.prepare()
+        loop.open(run_dir)
+        for reason in skipped:
+            loop.say(f"note: skipped a newer state that does not read back: {reason}")
+        loop.say(f"resuming {plan['model']} from {state.describe()}; run folder {run_dir}")
+        before = saved.get("processes", 1)
+        if before != plan["processes"]:
+            loop.say(
+                f"note: the run trained in {before} process{'es' if before != 1 else ''} and "
+                f"goes on in {plan['processes']}: the same global batches, but each process's "
+                "own random draws (noise, dropout) differ from an uninterrupted run"
+            )
+        history = state.info.get("history", [])
+        if loop.main:
+            atomic_write_text(
+                run_dir / "metrics.jsonl",
+                "".join(json.dumps(row, allow_nan=False) + "\n" for row in history),
+            )
+        run = loop.run(resume=state)
+        loop.say(f"done: {_format(run.metrics)}; weights in {run.checkpoint}")
+        return run

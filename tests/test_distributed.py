@@ -1,0 +1,165 @@
+"""Multi-process training: torchrun processes over gloo on loopback, as on a CPU cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import zoo
+from tests.test_resume import NOISY_TASKS, _metrics, _same_weights
+from zoo import resume
+from zoo.distributed import shard_order, split_batch
+from zoo.errors import ConfigError
+
+pytestmark = pytest.mark.skipif(
+    not torch.distributed.is_available(), reason="this torch has no torch.distributed"
+)
+
+
+def _zoo(*args: str, cwd: Path, site: Path | None = None) -> subprocess.CompletedProcess:
+    """`python -m zoo ARGS` in a fresh process (torchrun needs a real command line)."""
+    paths = ([str(site)] if site else []) + sys.path
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    environment.pop("OMP_NUM_THREADS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "zoo", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("count, world", [(10, 2), (11, 2), (7, 3), (12, 4)])
+def test_shards_together_make_the_one_process_batches(count, world):
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(count))
+    shards = [shard_order(count, order, (rank, world)) for rank in range(world)]
+    assert len({len(shard) for shard in shards}) == 1  # the same number of steps everywhere
+    local = 2
+    for start in range(0, len(shards[0]), local):
+        together = sorted(i for shard in shards for i in shard[start : start + local].tolist())
+        single = order.tolist() + order[: len(shards[0]) * world - count].tolist()
+        assert together == sorted(single[start * world : (start + local) * world])
+
+
+def _shard_batches(data: zoo.Data, world: int) -> list[list[int]]:
+    """The global batches of a `world`-process run: each step, the union of the processes'."""
+    per_process = []
+    for rank in range(world):
+        generator = torch.Generator().manual_seed(3)
+        batches = data.batches(4 // world, shuffle=True, generator=generator, shard=(rank, world))
+        per_process.append([sorted(b["i"].tolist()) for b in batches])
+    return [sorted(i for part in step for i in part) for step in zip(*per_process, strict=True)]
+
+
+class _Items(torch.utils.data.Dataset):
+    def __len__(self) -> int:
+        return 12
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {"i": torch.tensor(index)}
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_processes_see_the_one_process_global_batches_in_memory_or_from_a_dataset(in_memory):
+    data = zoo.Data({"i": torch.arange(12)}) if in_memory else zoo.Data(dataset=_Items())
+    one = [
+        sorted(b["i"].tolist())
+        for b in data.batches(4, shuffle=True, generator=torch.Generator().manual_seed(3))
+    ]
+    assert _shard_batches(data, 2) == one
+    assert _shard_batches(data, 4) == one
+
+
+def test_the_global_batch_must_split_evenly():
+    assert split_batch(64, 4) == 16
+    with pytest.raises(ConfigError, match="batch_size 63 does not split over 2 processes"):
+        split_batch(63, 2)
+
+
+def test_two_processes_train_the_weights_of_one_with_the_same_global_batch(tmp_path):
+    options = ["--epochs", "3", "--batch-size", "32", "--seed", "5", "--set", "n_samples=640"]
+    two = _zoo("train", "dense-ae", *options, "--nproc", "2", "--out", "two", cwd=tmp_path)
+    assert two.returncode == 0, two.stderr
+    one = zoo.train(
+        "dense-ae",
+        epochs=3,
+        batch_size=32,
+        seed=5,
+        settings={"n_samples": 640},
+        out=tmp_path / "one",
+        verbose=False,
+    )
+    # Rank 0 alone wrote: one run folder, the files of a one-process run, each line once.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
+        p.name for p in one.run_dir.iterdir()
+    )
+    assert two.stderr.count("epoch 3/3") == 1 and two.stdout.count("run folder:") == 1
+    config = json.loads((tmp_path / "two" / "config.json").read_text())
+    assert config["processes"] == 2 and config["batch_size"] == 32
+
+    # The same 48 steps: each process's half-batch gradients, averaged, are the
+    # one-process gradient up to float32 rounding (summing halves rounds differently).
+    first, second = load_file(one.checkpoint), load_file(tmp_path / "two" / "model.safetensors")
+    largest = max(float((first[k] - second[k]).abs().max()) for k in first)
+    assert largest < 1e-5
+    for a, b in zip(_metrics(one.run_dir), _metrics(tmp_path / "two"), strict=True):
+        assert a.keys() == b.keys()
+        assert all(abs(a[k] - b[k]) < 1e-5 for k in a if k != "epoch")
+
+
+def test_a_killed_two_process_run_resumes_to_bitwise_identical_weights(tmp_path, make_plugin):
+    site = make_plugin("zoo-test-noisy", "zoo_noisy_tasks", NOISY_TASKS)
+    common = ["train", "dense-ae", "--task", "noisy", "--epochs", "2", "--batch-size", "16"]
+    common += ["--seed", "7", "--set", "n_samples=400", "--nproc", "2"]
+    reference = _zoo(*common, "--out", "reference", "-q", cwd=tmp_path, site=site)
+    assert reference.returncode == 0, reference.stderr
+
+    # A process kills itself (SIGKILL) after step 27; torchrun then stops the other one.
+    killed_at = 27
+    stop = ["--set", f"stop_at={killed_at}", "--set", f"marker={tmp_path / 'killed'}"]
+    killed = _zoo(
+        *common, *stop, "--checkpoint-every", "5", "--out", "run", "-q", cwd=tmp_path, site=site
+    )
+    assert killed.returncode != 0 and (tmp_path / "killed").exists()
+    state, _ = resume.latest_state(tmp_path / "run")
+    assert (state.epoch, state.steps_in_epoch, state.step_index) == (2, 5, 25)
+    assert len(state.info["rng"]["processes"]) == 1  # rank 1's own generators
+
+    resumed = _zoo("train", "--resume", "run", "--nproc", "2", cwd=tmp_path, site=site)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming dense-ae from epoch 2, step 5 of it (step 25)" in resumed.stderr
+    assert _same_weights(tmp_path / "reference", tmp_path / "run")
+    assert _metrics(tmp_path / "reference") == _metrics(tmp_path / "run")
+
+
+def test_a_gan_trains_in_two_processes(tmp_path):
+    args = ["train", "dcgan", "--epochs", "1", "--batch-size", "32", "--nproc", "2"]
+    args += ["--set", "image_size=32", "--set", "base_width=8", "--set", "samples=16"]
+    done = _zoo(*args, "--out", "gan", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "gan"
+    assert {"progress.gif", "samples.png", "model.safetensors"} <= {
+        p.name for p in run_dir.iterdir()
+    }
+    record = _metrics(run_dir)[0]
+    assert {"loss_d", "loss_g", "d_real", "d_fake"} <= record.keys()
+
+
+def test_a_batch_that_does_not_split_is_one_line_from_one_process(tmp_path):
+    failed = _zoo("train", "dense-ae", "--batch-size", "63", "--nproc", "2", cwd=tmp_path)
+    assert failed.returncode == 2
+    assert failed.stderr.splitlines() == [
+        "zoo: error: batch_size 63 does not split over 2 processes: the batch size is the "
+        "global batch, shared evenly; use a multiple of 2 (e.g. 62 or 64)"
+    ]
+    assert not (tmp_path / "runs").exists()
