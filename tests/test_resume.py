@@ -352,3 +352,50 @@ def test_a_gan_resumes_mid_epoch_with_both_optimizers_and_its_frames(tmp_path, m
         Image.open(p / "progress.gif").n_frames for p in (reference.run_dir, tmp_path / "run")
     ]
     assert frames[0] == frames[1]
+
+
+# A dataset read item by item (so through a DataLoader with worker processes) whose
+# items carry noise drawn in the worker: the same run repeats only if the workers'
+# generators are seeded from the trainer's.
+JITTERED_DATASETS = """
+import torch
+import zoo
+
+
+class Jittered(torch.utils.data.Dataset):
+    def __init__(self, count):
+        self.x = torch.linspace(-1, 1, count * 3).reshape(count, 3)
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, index):
+        return {"x": self.x[index] + 0.1 * torch.randn(3)}
+
+
+def jittered(count=96):
+    return zoo.Data(dataset=Jittered(count), implies={"in_features": 3})
+
+
+@zoo.hookimpl
+def register_datasets(register):
+    register("jittered", jittered, defaults={"count": 96}, summary="Jittered points.")
+"""
+
+
+def test_runs_with_data_loader_workers_repeat_and_resume_exactly(tmp_path, make_plugin):
+    make_plugin("zoo-test-jittered", "zoo_jittered_datasets", JITTERED_DATASETS)
+    make_plugin("zoo-test-noisy", "zoo_noisy_tasks_workers", NOISY_TASKS)
+    options = {**_options(), "dataset": "jittered", "workers": 2, "settings": {}}
+    first = zoo.train("dense-ae", out=tmp_path / "first", **options)
+    second = zoo.train("dense-ae", out=tmp_path / "second", **options)
+    assert _same_weights(first.run_dir, second.run_dir)
+    other = zoo.train("dense-ae", out=tmp_path / "other", **{**options, "seed": 8})
+    assert not _same_weights(first.run_dir, other.run_dir)
+
+    # 77 samples of 96 train, batches of 16: 5 steps an epoch; stop in epoch 2.
+    stop = {"stop_at": 7, "how": "int", "marker": str(tmp_path / "pressed")}
+    with pytest.raises(KeyboardInterrupt):
+        zoo.train("dense-ae", out=tmp_path / "run", **{**options, "settings": stop})
+    zoo.train(resume=tmp_path / "run", verbose=False)
+    assert _same_weights(first.run_dir, tmp_path / "run")

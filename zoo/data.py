@@ -432,7 +432,10 @@ class Batches:
                 generator=self.generator,
                 num_workers=self.workers,
                 pin_memory=pin,
-                persistent_workers=self.workers > 0,
+                # Fresh workers each epoch, seeded from `generator` as the epoch starts:
+                # persistent ones would carry their random state from epoch to epoch, so
+                # a run resumed mid-way could not draw what it drew before.
+                persistent_workers=False,
             )
         non_blocking = self.device is not None and self.device.type == "cuda"
         try:
