@@ -356,6 +356,7 @@ def test_deterministic_algorithms_while_training_and_what_a_run_depends_on_recor
     assert seen and all(seen)
     assert torch.are_deterministic_algorithms_enabled() == before  # restored
     recorded = zoo.inspect_checkpoint(run.checkpoint)["metadata"]["reproducibility"]
-    assert recorded == {"seed": 3, "threads": torch.get_num_threads(), "deterministic": True}
+    threads = torch.get_num_threads()
+    assert recorded == {"seed": 3, "threads": threads, "deterministic": True, "processes": 1}
     assert run.config["deterministic"] is True
     assert run.config["threads"] == torch.get_num_threads()

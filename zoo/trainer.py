@@ -631,6 +631,7 @@ class _Loop:
             "seed": plan["seed"],
             "threads": plan["threads"],
             "deterministic": plan["deterministic"],
+            "processes": plan["processes"],
         }
         scale = train_data.fit_standardisation()  # training split only: nothing leaks
         if scale is not None:
