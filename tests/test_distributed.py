@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,8 +87,9 @@ def test_the_global_batch_must_split_evenly():
         split_batch(63, 2)
 
 
-def test_two_processes_train_the_weights_of_one_with_the_same_global_batch(tmp_path):
+def test_two_processes_train_the_weights_of_one_with_the_same_global_batch(tmp_path, capsys):
     options = ["--epochs", "3", "--batch-size", "32", "--seed", "5", "--set", "n_samples=640"]
+    options += ["--log-every", "7"]
     two = _zoo("train", "dense-ae", *options, "--nproc", "2", "--out", "two", cwd=tmp_path)
     assert two.returncode == 0, two.stderr
     one = zoo.train(
@@ -94,16 +97,22 @@ def test_two_processes_train_the_weights_of_one_with_the_same_global_batch(tmp_p
         epochs=3,
         batch_size=32,
         seed=5,
+        log_every=7,
         settings={"n_samples": 640},
         out=tmp_path / "one",
-        verbose=False,
     )
+
+    # The step lines show the step's loss over the global batch, as in one process.
+    def steps(text):
+        return [line for line in text.splitlines() if " step " in line]
+
+    assert steps(two.stderr) == steps(capsys.readouterr().err) != []
     # Rank 0 alone wrote: one run folder, the files of a one-process run, each line once.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
         p.name for p in one.run_dir.iterdir()
     )
-    assert two.stderr.count("epoch 3/3") == 1 and two.stdout.count("run folder:") == 1
+    assert two.stderr.count("epoch 3/3  loss") == 1 and two.stdout.count("run folder:") == 1
     config = json.loads((tmp_path / "two" / "config.json").read_text())
     assert config["processes"] == 2 and config["batch_size"] == 32
 
@@ -163,3 +172,64 @@ def test_a_batch_that_does_not_split_is_one_line_from_one_process(tmp_path):
         "global batch, shared evenly; use a multiple of 2 (e.g. 62 or 64)"
     ]
     assert not (tmp_path / "runs").exists()
+
+
+SCRIPT = """
+import json, os, sys
+import zoo
+
+run = zoo.train("dense-ae", epochs=2, batch_size=32, out="run", verbose=False,
+                settings={"n_samples": 200})
+with open(f"rank{os.environ['RANK']}.json", "w") as out:
+    json.dump({"history": run.history, "metrics": run.metrics,
+               "pictures": [str(p) for p in run.pictures]}, out)
+"""
+
+
+def test_every_process_returns_the_same_run_from_python(tmp_path):
+    (tmp_path / "train.py").write_text(SCRIPT)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc-per-node", "2", str(tmp_path / "train.py")]
+    done = subprocess.run(
+        command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    first = json.loads((tmp_path / "rank0.json").read_text())
+    second = json.loads((tmp_path / "rank1.json").read_text())
+    assert first == second and "val_loss" in first["metrics"] and first["pictures"]
+
+
+def test_ctrl_c_to_the_launcher_stops_every_process_with_a_state(tmp_path):
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "zoo", "train", "dense-ae", "--epochs", "500"]
+    command += ["--set", "n_samples=2000", "--nproc", "2", "--out", "run"]
+    # In a session of its own, like a shell's foreground job: the signal goes to zoo
+    # alone (torchrun starts each training process in a session of its own too).
+    launcher = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        metrics = tmp_path / "run" / "metrics.jsonl"
+        deadline = time.monotonic() + 120
+        while not (metrics.exists() and metrics.read_text().count("\n") >= 2):
+            assert launcher.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        launcher.send_signal(signal.SIGINT)
+        _, stderr = launcher.communicate(timeout=120)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    assert launcher.returncode == 130, stderr
+    assert f"continue with zoo train --resume {Path('run')} --nproc 2" in stderr.replace(
+        str(tmp_path / "run"), "run"
+    )
+    assert stderr.count("zoo: interrupted") == 1
+    state, _ = resume.latest_state(tmp_path / "run")
+    assert state is not None and state.epoch < 500

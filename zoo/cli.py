@@ -116,10 +116,17 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _fail(message: str, *, every_process: bool = False) -> None:
-    # In a multi-process run every process makes the same checks: rank 0 tells, unless
-    # the problem is this process's own (its device).
-    if every_process or os.environ.get("RANK", "0") == "0":
+    rank = os.environ.get("RANK", "0")
+    if every_process or rank == "0":
         click.echo(f"zoo: error: {message}", err=True)
+    else:
+        # In a multi-process run every process makes the same checks and rank 0 tells;
+        # torchrun stops this process once rank 0 has ended. A problem of this process
+        # alone is still told, after the pause.
+        import time
+
+        time.sleep(3)
+        click.echo(f"zoo: error: (process {rank}) {message}", err=True)
     sys.exit(2)
 
 
@@ -564,11 +571,20 @@ def train_command(
       zoo train --resume runs/my-ae --epochs 80   # train on for longer
       zoo train conv-denoiser --nproc 2           # two processes (torchrun)
     """
-    if nproc is not None and nproc > 1:
-        _launch(nproc)
-        return
     from zoo.config import parse_settings
     from zoo.trainer import train
+
+    if nproc is not None and nproc > 1:
+        if resume is None and name is not None:
+            # Every mistake in the names and options, told once, before any process starts.
+            from zoo.distributed import split_batch
+            from zoo.trainer import plan_run
+
+            options = {k: v for k, v in click.get_current_context().params.items()}
+            plan = plan_run(name, **_plan_options(options, parse_settings(settings)))
+            split_batch(plan["batch_size"], nproc)
+        _launch(nproc)
+        return
 
     if resume is not None:
         context = click.get_current_context()
@@ -626,56 +642,88 @@ def _launch(nproc: int) -> None:
     """Run this same `zoo train` command in `nproc` processes under torchrun, and wait.
 
     torchrun (PyTorch's launcher) runs in this process; the training processes
-    print for themselves (rank 0 alone). Ctrl-C reaches them directly and each
-    stops at the end of its step with a resumable state, as in one process.
+    print for themselves (rank 0 alone). Ctrl-C or SIGTERM here is passed on to
+    them by torchrun, and each stops at the end of its step with a resumable
+    state, as in one process.
     """
-    from zoo.distributed import launched
-
-    if launched():
-        raise click.UsageError("--nproc starts torchrun; this is already a process it started")
-    args = _without_nproc(click.get_current_context().find_root().command.given_args)
     import logging
     import signal
+    import tempfile
 
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise click.UsageError("--nproc starts torchrun; this is already a process it started")
+    args = _without_nproc(click.get_current_context().find_root().command.given_args)
     # Each process gets its share of the cores (torchrun would say it chose 1).
     threads = max(1, (os.cpu_count() or 1) // nproc)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    # Ctrl-C goes to the training processes, which stop at a step's end; torchrun here
-    # waits for them rather than killing them (a SIGTERM still stops them cleanly).
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
-    logging.getLogger("torch.distributed").setLevel(logging.CRITICAL)
-    options = [
-        "--standalone",
-        f"--nproc-per-node={nproc}",
-        "--signals-to-handle=SIGTERM,SIGHUP,SIGQUIT",
-        "--module",
-        "zoo",
-        *args,
-    ]
-    try:
-        run(parse_args(options))
-    except ChildFailedError as exc:
-        # The first process to fail tells why; torchrun then stops the others.
-        rank, failure = min(exc.failures.items(), key=lambda item: item[1].timestamp)
-        code = failure.exitcode
-        if code not in (2, 130):
-            how = (
-                f"was killed by {signal.Signals(-code).name}"
-                if code < 0 and -code in signal.valid_signals()
-                else f"ended with exit code {code} (its messages are above)"
-            )
-            click.echo(
-                f"zoo: error: training process {rank} of {nproc} {how}; torchrun stopped the "
-                "others; what the run committed is intact: go on with zoo train --resume RUN "
-                f"--nproc {nproc}",
-                err=True,
-            )
-        sys.exit(code if code > 0 else 1)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    # torchrun's own log lines (each of its loggers has its own level) would only
+    # repeat what the training processes and this function say.
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("torch.distributed"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    with tempfile.TemporaryDirectory(prefix="zoo-torchrun-") as logs:
+        options = [
+            "--standalone",
+            f"--nproc-per-node={nproc}",
+            f"--log-dir={logs}",
+            # Time the processes get, after Ctrl-C, to commit their state and pictures.
+            "--shutdown-timeout=300",
+            "--module",
+            "zoo",
+            *args,
+        ]
+        try:
+            run(parse_args(options))
+        except SignalException as exc:  # the processes have stopped and said so
+            sys.exit(128 + int(exc.sigval))
+        except ChildFailedError as exc:
+            # The first process to fail tells why; torchrun then stops the others.
+            rank, failure = min(exc.failures.items(), key=lambda item: item[1].timestamp)
+            code = failure.exitcode
+            if code not in (2, 130):
+                how = (
+                    f"was killed by {signal.Signals(-code).name}"
+                    if code < 0 and -code in signal.valid_signals()
+                    else f"ended with exit code {code} (its messages are above)"
+                )
+                click.echo(
+                    f"zoo: error: training process {rank} of {nproc} {how}; torchrun stopped "
+                    "the others; what the run committed is intact: go on with "
+                    f"zoo train --resume RUN_FOLDER --nproc {nproc}",
+                    err=True,
+                )
+            sys.exit(code if code > 0 else 1)
+
+
+def _plan_options(params: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """`zoo train`'s parameters as `plan_run` takes them."""
+    chosen = {
+        key: params[key]
+        for key in (
+            "dataset",
+            "task",
+            "init",
+            "loss",
+            "epochs",
+            "batch_size",
+            "lr",
+            "val_fraction",
+            "shuffle",
+            "workers",
+            "memory_format",
+            "precision",
+            "log_every",
+            "seed",
+            "deterministic",
+            "checkpoint_every",
+            "device",
+        )
+    }
+    return {**chosen, "compile": params["compile_model"], "settings": settings}
 
 
 def _without_nproc(args: Sequence[str]) -> list[str]:

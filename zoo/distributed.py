@@ -305,9 +305,9 @@ def split_batch(batch_size: int, world: int) -> int:
     """Each process's batch of a global `batch_size` (it must split evenly)."""
     if batch_size % world:
         low = batch_size - batch_size % world
+        examples = f"{low} or {low + world}" if low else f"{world}"
         raise ConfigError(
             f"batch_size {batch_size} does not split over {world} processes: the batch size "
-            f"is the global batch, shared evenly; use a multiple of {world} "
-            f"(e.g. {max(low, world)} or {low + world})"
+            f"is the global batch, shared evenly; use a multiple of {world} (e.g. {examples})"
         )
     return batch_size // world

@@ -407,6 +407,11 @@ class _Stopped(KeyboardInterrupt):
     """A stop asked for by Ctrl-C or SIGTERM, made at the end of a step (with a state)."""
 
 
+def _count(number: int, noun: str) -> str:
+    """'1 thread', '2 threads'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _process_seed(seed: int, rank: int) -> int:
     """The seed of process `rank`'s own random draws (rank 0 keeps the run's seed)."""
     return (seed + rank * 0x9E3779B97F4A7C15) % 2**63
@@ -479,13 +484,16 @@ class _StepValues:
                 processes.average_(buffer[done:count])
             self.shared[key] = count
 
-    def latest(self) -> dict[str, float]:
-        """The last value of each metric, as numbers (one host sync)."""
+    def latest(self, processes: distributed.Processes | None = None) -> dict[str, float]:
+        """The last value of each metric, as numbers (one host sync); averaged over the
+        processes if given (every process must then call it at the same step)."""
         if not self.buffers:
             return {}
         keys = list(self.buffers)
-        last = [self.buffers[k][self.counts[k] - 1].double().cpu() for k in keys]
-        return dict(zip(keys, torch.stack(last).tolist(), strict=True))
+        last = torch.stack([self.buffers[k][self.counts[k] - 1].double() for k in keys])
+        if processes is not None:
+            processes.average_(last)
+        return dict(zip(keys, last.cpu().tolist(), strict=True))
 
     def numbers(self) -> dict[str, list[float]]:
         """Every value of every metric, as numbers (one host sync)."""
@@ -821,6 +829,9 @@ class _Loop:
                             if epoch == plan["epochs"]:
                                 record.update(self._draw(self.task.finish, "at the end") or {})
                     record["seconds"] = round(time.perf_counter() - started, 4)
+                    if processes is not None:  # rank 0's figures (held-out, final) for all
+                        shared = processes.gather_json(json_safe(record) if self.main else None)
+                        record = record if self.main else shared[0]
                     self.history.append(record)
                     if self.main:
                         self._append_metrics(record)
@@ -849,13 +860,16 @@ class _Loop:
             bar.close()
         if self.main:
             self._draw_loss()
+        pictures = [str(path) for path in self.context.pictures]
+        if processes is not None:
+            pictures = processes.gather_json(pictures if self.main else None)[0]
         return Run(
             run_dir=self.run_dir,
             model=self.model,
             config=plan,
             history=self.history,
             metrics={k: v for k, v in final.items() if k != "epoch"},
-            pictures=list(self.context.pictures),
+            pictures=[Path(path) for path in pictures],
         )
 
     # -- resumable state ------------------------------------------------------------
@@ -921,13 +935,18 @@ class _Loop:
         }
         return resume.TrainingState(epoch, steps_in_epoch, self.step.index, tensors, info)
 
+    def _resume_command(self) -> str:
+        command = f"zoo train --resume {self.run_dir}"
+        processes = self.plan.get("processes", 1)
+        return command + (f" --nproc {processes}" if processes > 1 else "")
+
     def _kept(self) -> str:
         """What survives a stop: the newest committed state and checkpoint."""
         if self.last_state is None:
             return "no resumable state had been written yet"
         return (
             f"the last committed state ({self.last_state.describe()}) is intact in "
-            f"{self.run_dir / resume.STATE_DIR}: continue with zoo train --resume {self.run_dir}"
+            f"{self.run_dir / resume.STATE_DIR}: continue with {self._resume_command()}"
         )
 
     def _restore(
@@ -971,9 +990,9 @@ class _Loop:
         self.last_state = state
         if info.get("threads") not in (None, torch.get_num_threads()):
             self.say(
-                f"note: the run trained with {info['threads']} threads and goes on with "
-                f"{torch.get_num_threads()}; on a CPU its numbers may then differ in the last "
-                "bits from an uninterrupted run"
+                f"note: the run trained with {_count(info['threads'], 'thread')} and goes on "
+                f"with {torch.get_num_threads()}; on a CPU its numbers may then differ in the "
+                "last bits from an uninterrupted run"
             )
         return state.epoch, state.steps_in_epoch, values
 
@@ -1034,9 +1053,10 @@ class _Loop:
             steps += 1
             # The only mid-epoch host syncs, for display.
             if log_every and self.step.index % log_every == 0:
+                latest = values.latest(self.processes)  # every process, at the same steps
                 self.say(
                     f"epoch {self.step.epoch}/{self.plan['epochs']}  step {self.step.index}  "
-                    + _format(values.latest())
+                    + _format(latest)
                 )
             if bar is not None:
                 bar.update(1)
@@ -1124,7 +1144,7 @@ class _Loop:
                 f"interrupted in epoch {stopped_in}: weights so far saved to "
                 f"{self.run_dir / CHECKPOINT}"
                 + (
-                    f"; continue with zoo train --resume {self.run_dir}"
+                    f"; continue with {self._resume_command()}"
                     if self.last_state is not None
                     else ""
                 )
