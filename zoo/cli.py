@@ -101,10 +101,15 @@ class ZooGroup(click.Group):
             _fail(exc.format_message())
         except ZooError as exc:
             _fail(str(exc), every_process=getattr(exc, "every_process", False))
-        except (KeyboardInterrupt, click.Abort):
+        except (KeyboardInterrupt, click.Abort, _Interrupted):
             if os.environ.get("RANK", "0") == "0":
                 click.echo("zoo: interrupted", err=True)
             sys.exit(130)
+
+
+class _Interrupted(Exception):
+    """Ctrl-C during a command, passed by click untouched (click would print a blank line
+    for a KeyboardInterrupt, in every training process of a multi-process run)."""
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -580,8 +585,8 @@ def train_command(
             from zoo.distributed import split_batch
             from zoo.trainer import plan_run
 
-            options = {k: v for k, v in click.get_current_context().params.items()}
-            plan = plan_run(name, **_plan_options(options, parse_settings(settings)))
+            params = click.get_current_context().params
+            plan = plan_run(name, **_plan_options(params, parse_settings(settings)))
             split_batch(plan["batch_size"], nproc)
         _launch(nproc)
         return
@@ -601,36 +606,25 @@ def train_command(
                 "--resume continues a run as its config.json planned it; only --epochs may "
                 f"change, not {named.replace('--settings', '--set')}"
             )
-        run = train(name, resume=resume, epochs=epochs, verbose=not quiet)
+        try:
+            run = train(name, resume=resume, epochs=epochs, verbose=not quiet)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
     elif name is None:
         raise click.UsageError(
             "give the NAME of a model to train (zoo list models), or --resume RUN"
         )
     else:
-        run = train(
-            name,
-            dataset=dataset,
-            task=task,
-            init=init,
-            loss=loss,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            val_fraction=val_fraction,
-            shuffle=shuffle,
-            workers=workers,
-            memory_format=memory_format,
-            precision=precision,
-            compile=compile_model,
-            log_every=log_every,
-            checkpoint_every=checkpoint_every,
-            deterministic=deterministic,
-            seed=seed,
-            device=device,
-            out=out,
-            settings=parse_settings(settings),
-            verbose=not quiet,
-        )
+        params = click.get_current_context().params
+        try:
+            run = train(
+                name,
+                **_plan_options(params, parse_settings(settings)),
+                out=out,
+                verbose=not quiet,
+            )
+        except KeyboardInterrupt:
+            raise _Interrupted from None
     if not quiet and os.environ.get("RANK", "0") == "0":
         click.echo(f"run folder: {run.run_dir}")
         for path in sorted(run.run_dir.iterdir()):
