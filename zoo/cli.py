@@ -120,6 +120,12 @@ def _shorten(text: str, limit: int) -> str:
     return line[: max(limit - 3, 1)].rsplit(" ", 1)[0].rstrip(",;:") + "..."
 
 
+def _started_by_torchrun() -> bool:
+    """A training process of a multi-process run (read from torchrun's environment,
+    without importing torch)."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
+
+
 def _fail(message: str, *, every_process: bool = False) -> None:
     rank = os.environ.get("RANK", "0")
     if every_process or rank == "0":
@@ -648,7 +654,7 @@ def _launch(nproc: int) -> None:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
-    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+    if _started_by_torchrun():
         raise click.UsageError("--nproc starts torchrun; this is already a process it started")
     args = _without_nproc(click.get_current_context().find_root().command.given_args)
     # Each process gets its share of the cores (torchrun would say it chose 1).
@@ -740,7 +746,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+    if _started_by_torchrun():
         # A process torchrun started: its files are committed (written and fsynced) and
         # the process group is left. End here, skipping the interpreter's teardown, where
         # gloo's threads can still abort an exiting process now and then; torchrun would

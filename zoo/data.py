@@ -540,7 +540,7 @@ class _Named(Dataset):
 
 
 class _Rescaled(Dataset):
-    """A Dataset's items standardised on the fly (module-level, so workers can unpickle it)."""
+    """A Dataset's items standardised on the fly (module-level, so spawned workers import it)."""
 
     def __init__(self, data: Data, scale: Standardisation, names: Sequence[str] | None) -> None:
         self.data = data

@@ -222,16 +222,6 @@ class Processes:
             for part, size in zip(parts, sizes, strict=True)
         ]
 
-    def share_text(self, text: str | None) -> str:
-        """Rank 0's `text`, on every process (e.g. the run folder it chose)."""
-        return self.gather_json(text if self.main else None)[0]
-
-    def check_all(self, problem: str | None) -> None:
-        """Raise on every process if any process found `problem` (None: none found)."""
-        found = [p for p in self.gather_json(problem) if p]
-        if found:
-            raise ConfigError(found[0])
-
 
 def join(device_spec: str) -> Processes | None:
     """Join the process group torchrun prepared; None when this is a one-process run."""
