@@ -660,6 +660,8 @@ def _launch(nproc: int) -> None:
     # Each process gets its share of the cores (torchrun would say it chose 1).
     threads = max(1, (os.cpu_count() or 1) // nproc)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    # The processes stop (with a state) if this one dies: zoo.distributed.LAUNCHER.
+    os.environ["ZOO_LAUNCHER_PID"] = str(os.getpid())
     # torchrun's own log lines (each of its loggers has its own level) would only
     # repeat what the training processes and this function say.
     for name in list(logging.root.manager.loggerDict):

@@ -26,6 +26,7 @@ import contextlib
 import functools
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,6 +238,7 @@ def join(device_spec: str) -> Processes | None:
     world = int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ["LOCAL_RANK"])
     device = _process_device(device_spec, local_rank)
+    _stop_with_launcher()
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         options: dict[str, Any] = {"backend": backend}
@@ -246,6 +248,31 @@ def join(device_spec: str) -> Processes | None:
         dist.init_process_group(**options)
     control = dist.new_group(backend="gloo") if device.type == "cuda" else None
     return Processes(rank, world, local_rank, device, control)
+
+
+# Set by `zoo train --nproc`: the process id of the launcher whose torchrun started us.
+LAUNCHER = "ZOO_LAUNCHER_PID"
+
+
+def _stop_with_launcher() -> None:
+    """Under `zoo train --nproc`, get a SIGTERM if the launcher dies (even by kill -9).
+
+    torchrun starts each process in a session of its own, so nothing else would
+    stop it: it would train on, orphaned. With the signal it stops at the end of
+    its step with a resumable state, as after Ctrl-C. Linux only (prctl).
+    """
+    launcher = os.environ.get(LAUNCHER)
+    if not launcher or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(set_parent_death_signal, int(signal.SIGTERM), 0, 0, 0) != 0:
+        return
+    if str(os.getppid()) != launcher:  # it died before the signal was asked for
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _process_device(spec: str, local_rank: int) -> torch.device:

@@ -1001,8 +1001,11 @@ class _Loop:
         """Turn the first Ctrl-C (or SIGTERM) into a stop at the end of the current step.
 
         The step finishes, a resumable state is committed, then KeyboardInterrupt
-        is raised as usual. A second signal interrupts at once. (Only the main
-        thread can catch signals; elsewhere Ctrl-C interrupts at once.)
+        is raised as usual. A second Ctrl-C interrupts at once; a second SIGTERM
+        changes nothing (machines repeat it: torchrun passing one on while the
+        process's parent-death signal arrives too; a scheduler that will not wait
+        sends SIGKILL). (Only the main thread can catch signals; elsewhere
+        Ctrl-C interrupts at once.)
         """
         self.stop_requested = False
         if threading.current_thread() is not threading.main_thread():
@@ -1011,8 +1014,8 @@ class _Loop:
 
         def request_stop(signum: int, frame: Any) -> None:
             self.stop_requested = True
-            for number, handler in previous.items():  # the next one interrupts at once
-                signal.signal(number, handler)
+            if signum == signal.SIGINT:  # the next Ctrl-C interrupts at once
+                signal.signal(signal.SIGINT, previous[signal.SIGINT])
 
         # SIGTERM too: what a job scheduler sends before it kills a job.
         previous = {number: signal.signal(number, request_stop) for number in STOP_SIGNALS}
