@@ -602,8 +602,7 @@ def train_command(
         given = [
             "--" + key.replace("_", "-")
             for key in context.params
-            if key not in ("name", "resume", "epochs", "quiet")
-            and key != "nproc"
+            if key not in ("name", "resume", "epochs", "quiet", "nproc")
             and context.get_parameter_source(key) is click.core.ParameterSource.COMMANDLINE
         ]
         if given:

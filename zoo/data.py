@@ -375,10 +375,12 @@ class Batches:
         self._loader: DataLoader | None = None
 
     def __len__(self) -> int:
+        return -(-self.samples() // self.batch_size)
+
+    def samples(self) -> int:
+        """Samples an epoch takes in this process (its share, padded like the others')."""
         count = len(self.data)
-        if self.shard is not None:
-            count = -(-count // self.shard[1])
-        return -(-count // self.batch_size)
+        return count if self.shard is None else -(-count // self.shard[1])
 
     def __iter__(self) -> Iterator[Batch]:
         if self.data.tensors is not None:
@@ -515,9 +517,7 @@ class _Order(Sampler):
         self.batches = batches
 
     def __len__(self) -> int:
-        count = len(self.batches.data)
-        shard = self.batches.shard
-        return count if shard is None else -(-count // shard[1])
+        return self.batches.samples()
 
     def __iter__(self) -> Iterator[int]:
         order = self.batches.order()

@@ -26,7 +26,6 @@ import contextlib
 import functools
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -255,24 +254,27 @@ LAUNCHER = "ZOO_LAUNCHER_PID"
 
 
 def _stop_with_launcher() -> None:
-    """Under `zoo train --nproc`, get a SIGTERM if the launcher dies (even by kill -9).
+    """Under `zoo train --nproc`, send this process one SIGTERM if the launcher dies.
 
-    torchrun starts each process in a session of its own, so nothing else would
-    stop it: it would train on, orphaned. With the signal it stops at the end of
-    its step with a resumable state, as after Ctrl-C. Linux only (prctl).
+    torchrun starts each process in a session of its own, so nothing else
+    would stop it when the launcher is killed outright (kill -9): it would
+    train on, orphaned. A daemon thread watches the parent process; when it is
+    gone, the process stops at the end of its step with a resumable state, as
+    after Ctrl-C.
     """
     launcher = os.environ.get(LAUNCHER)
-    if not launcher or not sys.platform.startswith("linux"):
+    if not launcher:
         return
-    import ctypes
     import signal
+    import threading
+    import time
 
-    set_parent_death_signal = 1  # PR_SET_PDEATHSIG
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(set_parent_death_signal, int(signal.SIGTERM), 0, 0, 0) != 0:
-        return
-    if str(os.getppid()) != launcher:  # it died before the signal was asked for
+    def watch() -> None:
+        while str(os.getppid()) == launcher:
+            time.sleep(0.25)
         os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="zoo-launcher-watch", daemon=True).start()
 
 
 def _process_device(spec: str, local_rank: int) -> torch.device:

@@ -806,8 +806,10 @@ class _Loop:
             _seed_everything(_process_seed(plan["seed"], processes.rank))
         bar = self._bar(total, done=(first_epoch - 1) * len(batches) + skip)
         final: dict[str, Any] = self.history[-1] if self.history else {}
-        try:
-            with self._interrupt_at_step_end(), _deterministic(self.plan["deterministic"]):
+        # The stop signals stay caught while an interrupted run saves and draws: a
+        # repeated SIGTERM then must not end the process half-way.
+        with self._interrupt_at_step_end(), _deterministic(self.plan["deterministic"]):
+            try:
                 for epoch in range(first_epoch, plan["epochs"] + 1):
                     self.step.epoch = epoch
                     self.context.epoch = epoch
@@ -842,20 +844,20 @@ class _Loop:
                     self._save_state(epoch + 1, 0, None)
                     self.say(f"epoch {epoch}/{plan['epochs']}  {_format(record)}")
                     final = record
-        except KeyboardInterrupt as exc:
-            if bar is not None:
-                bar.close()
-            if self.main and self._save_interrupted():
-                self._finish_interrupted()
-            if processes is not None and isinstance(exc, _Stopped):
-                processes.barrier()  # all stopped after the same step: wait for rank 0's files
-            raise
-        except TrainingError:
-            if bar is not None:
-                bar.close()
-            if self.main:
-                self._draw_loss()
-            raise
+            except KeyboardInterrupt as exc:
+                if bar is not None:
+                    bar.close()
+                if self.main and self._save_interrupted():
+                    self._finish_interrupted()
+                if processes is not None and isinstance(exc, _Stopped):
+                    processes.barrier()  # all stopped after the same step: rank 0's files
+                raise
+            except TrainingError:
+                if bar is not None:
+                    bar.close()
+                if self.main:
+                    self._draw_loss()
+                raise
         if bar is not None:
             bar.close()
         if self.main:
